@@ -1,0 +1,148 @@
+"""Run the numbered notebooks headless with papermill.
+
+``python -m ihl_lib.notebooks run --all`` is what ``make reproduce`` calls; the
+executed copies go to ``executed/`` (git-ignored), while the notebooks in git
+carry no outputs. Each notebook gets only the parameters its ``parameters``
+cell declares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ihl_lib.paths import PROJECT_ROOT
+
+__all__ = ["NotebookRun", "discover", "notebooks_with_outputs", "run_notebooks"]
+
+NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
+EXECUTED_DIR = PROJECT_ROOT / "executed"
+_NUMBERED = re.compile(r"^(\d{2})_.+\.ipynb$")
+ANALYSIS_NUMBERS = frozenset({4, 5, 6})
+
+
+@dataclass
+class NotebookRun:
+    """One executed notebook."""
+
+    notebook: Path
+    output: Path
+    seconds: float
+    parameters: dict[str, Any]
+
+
+def discover(folder: Path = NOTEBOOK_DIR, numbers: Iterable[int] | None = None) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``) in order, optionally only some numbers."""
+    wanted = set(numbers) if numbers is not None else None
+    found = []
+    for path in sorted(folder.glob("*.ipynb")):
+        match = _NUMBERED.match(path.name)
+        if match and (wanted is None or int(match.group(1)) in wanted):
+            found.append(path)
+    return found
+
+
+def declared_parameters(notebook: Path) -> set[str]:
+    """Names assigned in the notebook's cell tagged ``parameters``."""
+    import papermill
+
+    return set(papermill.inspect_notebook(str(notebook)).keys())
+
+
+def run_notebooks(
+    notebooks: Iterable[Path],
+    parameters: Mapping[str, Any] | None = None,
+    out_dir: Path = EXECUTED_DIR,
+    *,
+    log: bool = True,
+) -> list[NotebookRun]:
+    """Execute notebooks in order; stop at the first one that fails.
+
+    Args:
+        notebooks: the notebooks to run.
+        parameters: offered to every notebook; each takes those it declares.
+        out_dir: where executed copies are written.
+        log: print one line per notebook with its wall time.
+
+    Raises:
+        papermill.PapermillExecutionError: a cell failed (the executed copy shows where).
+    """
+    import papermill
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for nb in notebooks:
+        params = {k: v for k, v in (parameters or {}).items() if k in declared_parameters(nb)}
+        output = out_dir / nb.name
+        started = time.perf_counter()
+        if log:
+            print(f"[run] {nb.name} {json.dumps(params)}", flush=True)
+        papermill.execute_notebook(
+            str(nb), str(output), parameters=params, kernel_name="python3", cwd=str(nb.parent), progress_bar=False
+        )
+        seconds = time.perf_counter() - started
+        if log:
+            print(f"[done] {nb.name} in {seconds:.1f} s -> {output}", flush=True)
+        runs.append(NotebookRun(nb, output, seconds, params))
+    return runs
+
+
+def notebooks_with_outputs(folder: Path = NOTEBOOK_DIR) -> list[str]:
+    """Notebooks in ``folder`` that hold outputs or execution counts (they must not in git)."""
+    import nbformat
+
+    dirty = []
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None):
+                dirty.append(path.name)
+                break
+    return dirty
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ihl_lib.notebooks", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute notebooks headless")
+    which = run.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true", help="every numbered notebook, in order")
+    which.add_argument("--analysis", action="store_true", help="notebooks 04-06 on shipped results, no model call")
+    which.add_argument("--only", type=lambda s: [int(x) for x in s.split(",")], help="comma-separated numbers")
+    run.add_argument("--sample", type=int, default=None, help="prompts per set (quick run)")
+    run.add_argument("--models", default=None, help="comma-separated litellm ids")
+    run.add_argument("--results", default=None, help="results folder name under data/results/")
+    run.add_argument("--out", type=Path, default=EXECUTED_DIR)
+    args = parser.parse_args(argv)
+
+    params: dict[str, Any] = {}
+    if args.sample is not None:
+        params["sample"] = args.sample
+    if args.models:
+        params["models"] = args.models
+    if args.results:
+        params["results"] = args.results
+    if args.analysis:
+        notebooks = discover(numbers=ANALYSIS_NUMBERS)
+        params.setdefault("results", "reference-smollm2")
+        params["allow_model_calls"] = False
+    else:
+        notebooks = discover(numbers=args.only) if args.only else discover()
+    if not notebooks:
+        print("no numbered notebooks found in", NOTEBOOK_DIR)
+        return 0
+    started = time.perf_counter()
+    run_notebooks(notebooks, params, args.out)
+    print(f"[total] {len(notebooks)} notebooks in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

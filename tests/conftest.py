@@ -1,0 +1,37 @@
+"""Shared fixtures: a real OpenAI-compatible server on loopback, and an isolated cache."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ihl_lib.llm import ResponseCache
+from ihl_lib.loopback import LoopbackServer
+
+FAKE_KEY = "sk-loopback-test-key-5f3c9a1e7d2b"
+
+
+@pytest.fixture
+def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A recognisable fake OpenAI key in the environment."""
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    return FAKE_KEY
+
+
+@pytest.fixture
+def cache(tmp_path) -> ResponseCache:
+    store = ResponseCache(tmp_path / "cache")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def server():
+    """A loopback server answering every request normally; tests may swap ``server._plan``."""
+    with LoopbackServer() as srv:
+        yield srv
+
+
+def user(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]

@@ -1,0 +1,62 @@
+"""The embedded model, for real: SmolLM2-135M through litellm and llama.cpp."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import user
+from ihl_lib import DEFAULT_MODEL, local
+from ihl_lib.llm import ChatRequest, InvalidRequestError, ResponseCache, complete, complete_many
+
+
+def test_identical_calls_give_identical_text(tmp_path):
+    # Two separate caches force two real generations.
+    a = complete(DEFAULT_MODEL, user("Name three colours."), max_tokens=40, cache=tmp_path / "a")
+    b = complete(DEFAULT_MODEL, user("Name three colours."), max_tokens=40, cache=tmp_path / "b")
+    assert not a.from_cache and not b.from_cache
+    assert a.text and a.text == b.text
+    assert a.response_model == "SmolLM2-135M-Instruct.Q4_1"
+    assert a.completion_tokens and a.completion_tokens <= 40
+
+
+def test_a_batch_of_five_completes(tmp_path):
+    prompts = ["What is rain?", "Say hello.", "Count to three.", "What is a river?", "Name a fruit."]
+    results = complete_many(
+        [ChatRequest(model=DEFAULT_MODEL, messages=user(p), max_tokens=24) for p in prompts],
+        cache=ResponseCache(tmp_path / "c"),
+        progress=False,
+    )
+    assert len(results) == 5
+    assert all(r.ok and r.text for r in results), [r.error for r in results]
+
+
+def test_max_tokens_and_stop_are_honoured(tmp_path):
+    short = complete(DEFAULT_MODEL, user("Write a long story about a ship."), max_tokens=5, cache=tmp_path)
+    assert short.completion_tokens == 5 and short.finish_reason == "length"
+    longer = complete(DEFAULT_MODEL, user("Write a long story about a ship."), max_tokens=60, cache=tmp_path)
+    assert longer.text.startswith(short.text.strip()[:10])
+    stop_word = longer.text.split()[3]
+    stopped = complete(DEFAULT_MODEL, user("Write a long story about a ship."), max_tokens=60, stop=[stop_word], cache=tmp_path)
+    assert stop_word not in stopped.text and len(stopped.text) < len(longer.text)
+
+
+def test_sampling_settings_reach_the_model(tmp_path):
+    # At temperature 1 different seeds sample different text; the same seed repeats itself.
+    texts = [
+        complete(DEFAULT_MODEL, user("Invent a name for a cat."), max_tokens=20, temperature=1.0, seed=s, cache=tmp_path / f"s{s}{i}").text
+        for s, i in [(1, 0), (1, 1), (2, 0), (3, 0)]
+    ]
+    assert texts[0] == texts[1]
+    assert len(set(texts[1:])) > 1
+
+
+def test_unknown_local_model_is_a_clear_error(tmp_path):
+    with pytest.raises(InvalidRequestError, match="unknown local model 'local/tiny'.*local/smollm2-135m"):
+        complete("local/tiny", user("x"), cache=tmp_path)
+    with pytest.raises(local.LocalModelUnavailable, match="unknown local model"):
+        local.local_model_path("tiny")
+
+
+def test_model_file_is_found_in_its_package():
+    path = local.local_model_path("smollm2-135m")
+    assert path.name.endswith(".gguf") and path.stat().st_size > 50_000_000
