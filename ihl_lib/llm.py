@@ -332,7 +332,7 @@ def validate_request(req: ChatRequest, index: int | None = None) -> None:
 # ---------------------------------------------------------------------------
 
 
-def _clean_api_base(api_base: str | None) -> str | None:
+def clean_api_base(api_base: str | None) -> str | None:
     """api_base without credentials embedded in the URL, and without a trailing slash."""
     if not api_base:
         return None
@@ -348,7 +348,7 @@ def cache_key(req: ChatRequest) -> str:
     payload = {
         "schema": CACHE_SCHEMA,
         "model": req.model,
-        "api_base": _clean_api_base(req.api_base),
+        "api_base": clean_api_base(req.api_base),
         "messages": [{"role": m["role"], "content": m["content"]} for m in req.messages],
         "temperature": float(req.temperature),
         "max_tokens": int(req.max_tokens),
@@ -401,7 +401,7 @@ class ResponseCache:
 _default_caches: dict[Path, ResponseCache] = {}
 
 
-def _get_cache(cache: ResponseCache | str | os.PathLike[str] | None) -> ResponseCache:
+def get_cache(cache: ResponseCache | str | os.PathLike[str] | None) -> ResponseCache:
     if isinstance(cache, ResponseCache):
         return cache
     directory = Path(cache) if cache is not None else cache_dir()
@@ -653,7 +653,7 @@ async def acomplete_many(
         raise InvalidRequestError(f"max_concurrency must be an integer in [1, {MAX_CONCURRENCY}], got {max_concurrency!r}")
     for i, r in enumerate(reqs):
         validate_request(r, i)
-    store = _get_cache(cache)
+    store = get_cache(cache)
     policy = retry or RetryPolicy()
     results: list[Completion | None] = [None] * len(reqs)
     state = _BatchState(total=len(reqs))

@@ -1,0 +1,291 @@
+"""Baseline and intervention runs: every chosen model over a prompt set, under a condition.
+
+A run is a folder ``data/results/<run-name>/`` holding
+
+- ``responses.parquet``: one row per (model, prompt_set, prompt_id, condition);
+- ``run.json``: the manifest (models and the ids their servers reported, settings,
+  system-prompt versions and text hashes, dataset hashes, package versions, git
+  revision, timestamps).
+
+Calls go through the cache, so a rerun is idempotent and a partial run completes
+only the rest. Failed calls are kept as rows with ``error`` set, and retried on
+the next run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ihl_lib.data import BASE_COLUMNS
+from ihl_lib.llm import ChatRequest, Completion, InvalidRequestError, ResponseCache, complete_many, usage_totals
+from ihl_lib.models import ModelSpec, check_keys, parse_models, plan
+from ihl_lib.paths import results_dir
+from ihl_lib.prompts import SystemPrompt, system_prompt_for
+from ihl_lib.provenance import environment_stamp, file_sha256, now_utc, text_sha256, write_json_atomic
+
+__all__ = ["PreparedRun", "RunSettings", "load_manifest", "load_responses", "prepare", "run", "run_dir"]
+
+RESULT_KEY = ["model", "prompt_set", "prompt_id", "condition"]
+RESPONSES_FILE = "responses.parquet"
+MANIFEST_FILE = "run.json"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Generation settings, fixed for a run and recorded in its manifest."""
+
+    temperature: float = 0.0
+    max_tokens: int = 256
+    seed: int = 0
+    top_p: float | None = None
+    timeout: float = 120.0
+    max_concurrency: int = 4
+
+
+@dataclass
+class PreparedRun:
+    """A validated run, ready to execute: its requests and its plan."""
+
+    models: list[ModelSpec]
+    prompts: pd.DataFrame
+    condition: str
+    settings: RunSettings
+    requests: list[ChatRequest]
+    system_prompts: dict[str, SystemPrompt | None] = field(default_factory=dict)
+
+    def plan(self, cache: ResponseCache | str | os.PathLike[str] | None = None) -> pd.DataFrame:
+        by_model: dict[ModelSpec, list[ChatRequest]] = {m: [] for m in self.models}
+        for spec, req in zip(self._spec_per_request(), self.requests):
+            by_model[spec].append(req)
+        table = plan(by_model, cache)
+        table.insert(0, "condition", self.condition)
+        return table
+
+    def _spec_per_request(self) -> list[ModelSpec]:
+        return [spec for spec in self.models for _ in range(len(self.prompts))]
+
+    def summary(self) -> str:
+        n, m = len(self.prompts), len(self.models)
+        return f"{n} prompts x {m} model(s) x 1 condition ({self.condition}) = {n * m} calls"
+
+
+def run_dir(run_name: str, root: Path | None = None) -> Path:
+    if not run_name or "/" in run_name or run_name.startswith("."):
+        raise ValueError(f"run names are plain folder names, got {run_name!r}")
+    return (root or results_dir()) / run_name
+
+
+def _check_prompts(prompts: pd.DataFrame) -> None:
+    if not isinstance(prompts, pd.DataFrame):
+        raise InvalidRequestError(f"prompts must be a DataFrame (see ihl_lib.data.load_prompts), got {type(prompts).__name__}")
+    if prompts.empty:
+        raise InvalidRequestError("the prompt set is empty: nothing to run")
+    missing = [c for c in (*BASE_COLUMNS, "prompt_set") if c not in prompts.columns]
+    if missing:
+        raise InvalidRequestError(f"the prompts frame lacks column(s) {missing}; load it with ihl_lib.data.load_prompts")
+    dupes = prompts.duplicated(["prompt_set", "prompt_id"])
+    if dupes.any():
+        raise InvalidRequestError(f"duplicate prompt_id {prompts.loc[dupes, 'prompt_id'].iloc[0]!r} in the prompts frame")
+
+
+def prepare(
+    models: str | Sequence[str | ModelSpec] | None,
+    prompts: pd.DataFrame,
+    condition: str,
+    settings: RunSettings | None = None,
+) -> PreparedRun:
+    """Validate everything and build the requests; no model is called.
+
+    Raises:
+        UnknownConditionError, InvalidRequestError, MissingKeyError: before any call.
+    """
+    settings = settings or RunSettings()
+    specs = parse_models(models)
+    _check_prompts(prompts)
+    system_prompts = {spec.label: system_prompt_for(condition, spec.model) for spec in specs}
+    check_keys(specs)
+    requests = []
+    for spec in specs:
+        system = system_prompts[spec.label]
+        for row in prompts.itertuples(index=False):
+            messages = [{"role": "system", "content": system.text}] if system is not None else []
+            messages.append({"role": "user", "content": row.prompt})
+            requests.append(
+                ChatRequest(
+                    model=spec.model,
+                    messages=messages,
+                    temperature=settings.temperature,
+                    max_tokens=settings.max_tokens,
+                    top_p=settings.top_p,
+                    seed=settings.seed,
+                    api_base=spec.api_base,
+                    timeout=settings.timeout,
+                    tag=(spec.label, row.prompt_set, row.prompt_id),
+                )
+            )
+    prepared = PreparedRun(specs, prompts.reset_index(drop=True), condition, settings, requests, system_prompts)
+    # Validate every request now (bounds, messages), so a bad one fails before any call.
+    from ihl_lib.llm import validate_request
+
+    for i, req in enumerate(requests):
+        validate_request(req, i)
+    return prepared
+
+
+def _rows(prepared: PreparedRun, results: list[Completion]) -> pd.DataFrame:
+    extra = [c for c in prepared.prompts.columns if c not in (*BASE_COLUMNS, "prompt_set")]
+    records = []
+    for spec, prompt_row, result in zip(prepared._spec_per_request(), prepared.prompts.to_dict("records") * len(prepared.models), results):
+        system = prepared.system_prompts[spec.label]
+        records.append(
+            {
+                "model": spec.label,
+                "prompt_set": prompt_row["prompt_set"],
+                "prompt_id": prompt_row["prompt_id"],
+                "rule_id": int(prompt_row["rule_id"]),
+                "variant": prompt_row["variant"],
+                "condition": prepared.condition,
+                "system_prompt": f"{system.name}/{system.version}" if system else "",
+                "system_prompt_sha256": system.sha256 if system else "",
+                "prompt": prompt_row["prompt"],
+                "response": result.text,
+                "finish_reason": result.finish_reason,
+                "prompt_tokens": result.prompt_tokens,
+                "completion_tokens": result.completion_tokens,
+                "cost_usd": result.cost_usd,
+                "latency_s": result.latency_s,
+                "response_model": result.response_model,
+                "from_cache": result.from_cache,
+                "attempts": result.attempts,
+                "error": result.error,
+                "error_kind": result.error_kind,
+                "cache_key": result.cache_key,
+                **{c: prompt_row[c] for c in extra},
+            }
+        )
+    frame = pd.DataFrame.from_records(records)
+    for column in ("prompt_tokens", "completion_tokens", "attempts"):
+        frame[column] = frame[column].astype("Int64")
+    frame["cost_usd"] = frame["cost_usd"].astype("float64")
+    return frame
+
+
+def load_responses(run_name: str, root: Path | None = None) -> pd.DataFrame:
+    """A run's responses (raises FileNotFoundError naming the path)."""
+    path = run_dir(run_name, root) / RESPONSES_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no responses for run {run_name!r}: {path} does not exist")
+    return pd.read_parquet(path)
+
+
+def load_manifest(run_name: str, root: Path | None = None) -> dict[str, Any]:
+    import json
+
+    path = run_dir(run_name, root) / MANIFEST_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _save(prepared: PreparedRun, frame: pd.DataFrame, results: list[Completion], run_name: str, root: Path | None,
+          started: str, dataset_path: str | None) -> None:
+    folder = run_dir(run_name, root)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / RESPONSES_FILE
+    if path.is_file():
+        old = pd.read_parquet(path)
+        frame = pd.concat([old, frame], ignore_index=True).drop_duplicates(RESULT_KEY, keep="last")
+    frame = frame.sort_values(RESULT_KEY, kind="stable").reset_index(drop=True)
+    tmp = path.with_suffix(".parquet.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+    manifest = load_manifest(run_name, root) or {"run_name": run_name, "created": started, "models": {}, "conditions": {}, "prompt_sets": {}, "history": []}
+    latest = frame[frame["condition"] == prepared.condition]
+    for spec in prepared.models:
+        rows = latest[latest["model"] == spec.label]
+        entry = manifest["models"].setdefault(spec.label, {"model": spec.model, "api_base": spec.api_base and spec.label.split("@", 1)[1]})
+        entry["response_models"] = sorted(set(entry.get("response_models", [])) | set(rows["response_model"].dropna()))
+    for label, system in prepared.system_prompts.items():
+        cond = manifest["conditions"].setdefault(prepared.condition, {})
+        cond[label] = None if system is None else {"name": system.name, "version": system.version, "sha256": system.sha256, "text": system.text}
+    prompt_set = str(prepared.prompts["prompt_set"].iloc[0]) if prepared.prompts["prompt_set"].nunique() == 1 else "mixed"
+    content = "\n".join(f"{r.prompt_id}\t{r.prompt}" for r in prepared.prompts.itertuples(index=False))
+    manifest["prompt_sets"][prompt_set] = {
+        "file": dataset_path,
+        "file_sha256": file_sha256(dataset_path) if dataset_path and Path(dataset_path).is_file() else None,
+        "n_prompts_run": len(prepared.prompts),
+        "prompts_sha256": text_sha256(content),
+    }
+    totals = usage_totals(results)
+    manifest["history"].append(
+        {
+            "condition": prepared.condition,
+            "prompt_set": prompt_set,
+            "started": started,
+            "finished": now_utc(),
+            "settings": asdict(prepared.settings),
+            "calls": int(totals["calls"].sum()),
+            "cached": int(totals["cached"].sum()),
+            "failed": int(totals["failed"].sum()),
+            "cost_usd_this_session": None if totals["cost_usd"].isna().all() else float(totals["cost_usd"].sum()),
+        }
+    )
+    settings = {json_key(h["settings"]) for h in manifest["history"]}
+    manifest["settings"] = manifest["history"][-1]["settings"] if len(settings) == 1 else "mixed: see history"
+    manifest["environment"] = environment_stamp()
+    manifest["updated"] = now_utc()
+    write_json_atomic(folder / MANIFEST_FILE, manifest)
+
+
+def json_key(obj: Any) -> str:
+    import json
+
+    return json.dumps(obj, sort_keys=True)
+
+
+def run(
+    models: str | Sequence[str | ModelSpec] | None,
+    prompts: pd.DataFrame,
+    condition: str,
+    *,
+    run_name: str | None = "default",
+    settings: RunSettings | None = None,
+    cache: ResponseCache | str | os.PathLike[str] | None = None,
+    results_root: Path | None = None,
+    progress: bool = True,
+    show_plan: bool = True,
+) -> pd.DataFrame:
+    """Run models over prompts under a condition, and save the results.
+
+    Args:
+        models: litellm ids (see :func:`ihl_lib.models.parse_models`); None reads ``IHL_MODELS``.
+        prompts: a frame from :func:`ihl_lib.data.load_prompts` (possibly sampled).
+        condition: ``baseline``, ``intervention`` or a registered condition.
+        run_name: the results folder under ``data/results/``; None does not save.
+        settings: generation settings (temperature 0, max_tokens, seed, concurrency).
+        cache: the model-call cache (default ``cache/``).
+        results_root: override ``data/results``.
+        progress: show a progress bar.
+        show_plan: print the plan before calling.
+
+    Returns:
+        One row per (model, prompt) for this condition.
+    """
+    started = now_utc()
+    prepared = prepare(models, prompts, condition, settings)
+    if show_plan:
+        print(prepared.summary())
+        print(prepared.plan(cache).to_string())
+    results = complete_many(
+        prepared.requests, max_concurrency=prepared.settings.max_concurrency, cache=cache, progress=progress,
+        description=f"{condition}",
+    )
+    frame = _rows(prepared, results)
+    if run_name is not None:
+        _save(prepared, frame, results, run_name, results_root, started, prompts.attrs.get("source_path"))
+    return frame

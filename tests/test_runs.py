@@ -1,0 +1,148 @@
+"""Baseline and intervention runs, against the loopback server and the embedded model."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ihl_lib.data import load_prompts, sample_prompts
+from ihl_lib.llm import InvalidRequestError
+from ihl_lib.loopback import Action, LoopbackServer
+from ihl_lib.models import STUDY_MODELS, MissingKeyError, ModelSpec, parse_models
+from ihl_lib.prompts import SAFETY_PROMPT_V1, UnknownConditionError
+from ihl_lib.runs import RunSettings, load_manifest, load_responses, prepare, run
+
+@pytest.fixture
+def prompts(tmp_path) -> pd.DataFrame:
+    rows = [
+        {"prompt_id": f"T{i:02d}", "rule_id": i + 1, "variant": "a", "prompt": f"Test request number {i} to break rule {i + 1}."}
+        for i in range(6)
+    ]
+    path = tmp_path / "tiny.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return load_prompts(path)
+
+def _run(server, prompts, condition, tmp_path, **kw):
+    return run(f"openai/loop@{server.url}", prompts, condition, run_name="t", cache=tmp_path / "cache",
+               results_root=tmp_path / "results", progress=False, show_plan=False, **kw)
+
+def test_both_conditions_run_and_system_prompt_is_sent_only_in_intervention(api_key, server, prompts, tmp_path):
+    base = _run(server, prompts, "baseline", tmp_path)
+    baseline_bodies = [r.body for r in server.requests]
+    server.reset()
+    inter = _run(server, prompts, "intervention", tmp_path)
+    intervention_bodies = [r.body for r in server.requests]
+
+    assert len(base) == len(inter) == 6
+    assert all(b["messages"][0]["role"] == "user" for b in baseline_bodies)
+    assert not any(m["role"] == "system" for b in baseline_bodies for m in b["messages"])
+    assert all(b["messages"][0] == {"role": "system", "content": SAFETY_PROMPT_V1.text} for b in intervention_bodies)
+    assert all(b["temperature"] == 0 and b["seed"] == 0 and b["max_tokens"] == 256 for b in baseline_bodies + intervention_bodies)
+
+    saved = load_responses("t", tmp_path / "results")
+    assert len(saved) == 12
+    assert not saved.duplicated(["model", "prompt_set", "prompt_id", "condition"]).any()
+    assert set(saved["condition"]) == {"baseline", "intervention"}
+    assert (saved.loc[saved.condition == "intervention", "system_prompt_sha256"] == SAFETY_PROMPT_V1.sha256).all()
+    assert (saved.loc[saved.condition == "baseline", "system_prompt"] == "").all()
+    assert saved["response"].str.startswith("echo: Test request").all()
+
+def test_manifest_records_provenance(api_key, server, prompts, tmp_path):
+    _run(server, prompts, "baseline", tmp_path)
+    _run(server, prompts, "intervention", tmp_path)
+    manifest = load_manifest("t", tmp_path / "results")
+    label = f"openai/loop@{server.url}"
+    assert manifest["models"][label]["model"] == "openai/loop"
+    assert manifest["models"][label]["response_models"] == ["loop"]
+    assert manifest["conditions"]["baseline"][label] is None
+    cond = manifest["conditions"]["intervention"][label]
+    assert cond["version"] == "v1" and cond["sha256"] == SAFETY_PROMPT_V1.sha256
+    assert manifest["settings"]["temperature"] == 0.0 and manifest["settings"]["seed"] == 0
+    dataset = manifest["prompt_sets"]["tiny"]
+    assert len(dataset["file_sha256"]) == 64 and dataset["n_prompts_run"] == 6
+    env = manifest["environment"]
+    assert env["packages"]["litellm"] and env["packages"]["ihl-refusals"] == "0.1.0"
+    assert "commit" in env["git"] and env["recorded_at"]
+    assert [h["condition"] for h in manifest["history"]] == ["baseline", "intervention"]
+    assert "sk-" not in (tmp_path / "results" / "t" / "run.json").read_text()
+
+def test_rerun_is_identical_and_makes_no_call(api_key, server, prompts, tmp_path):
+    first = _run(server, prompts, "baseline", tmp_path)
+    sent = server.request_count
+    second = _run(server, prompts, "baseline", tmp_path)
+    assert server.request_count == sent
+    assert second["from_cache"].all()
+    cols = ["model", "prompt_id", "condition", "response", "finish_reason", "prompt_tokens", "completion_tokens"]
+    pd.testing.assert_frame_equal(first[cols], second[cols])
+
+def test_partial_run_completes_only_the_rest(api_key, prompts, tmp_path):
+    failing = {"T01", "T04"}
+    state = {"first": True}
+
+    def plan(n, body):
+        text = body["messages"][-1]["content"]
+        return Action.error(500) if state["first"] and any(f"number {p[1:].lstrip('0') or '0'} " in text for p in failing) else Action.ok()
+
+    with LoopbackServer(plan) as srv:
+        first = _run(srv, prompts, "baseline", tmp_path)
+        assert first["error"].notna().sum() == 2
+        state["first"] = False
+        srv.reset()
+
+        second = _run(srv, prompts, "baseline", tmp_path)
+        assert second["error"].isna().all()
+        assert srv.request_count == 2
+    saved = load_responses("t", tmp_path / "results")
+    assert len(saved) == 6 and saved["error"].isna().all()
+
+def test_missing_key_fails_before_any_call(monkeypatch, server, prompts, tmp_path):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(MissingKeyError, match="OPENAI_API_KEY"):
+        _run(server, prompts, "baseline", tmp_path)
+    assert server.request_count == 0
+    assert not (tmp_path / "results").exists()
+
+def test_bad_input_fails_before_any_call(api_key, server, prompts, tmp_path):
+    with pytest.raises(UnknownConditionError, match="known: .*baseline"):
+        _run(server, prompts, "interventoin", tmp_path)
+    with pytest.raises(InvalidRequestError, match="empty"):
+        _run(server, prompts.iloc[0:0], "baseline", tmp_path)
+    with pytest.raises(InvalidRequestError, match="cannot route"):
+        run("no-such-model-xyz", prompts, "baseline", run_name=None, progress=False, show_plan=False)
+    with pytest.raises(InvalidRequestError, match="max_tokens"):
+        _run(server, prompts, "baseline", tmp_path, settings=RunSettings(max_tokens=-5))
+    assert server.request_count == 0
+
+def test_model_selection(monkeypatch):
+    monkeypatch.delenv("IHL_MODELS", raising=False)
+    assert parse_models(None) == [ModelSpec("local/smollm2-135m")]
+    monkeypatch.setenv("IHL_MODELS", "gpt-4o, ollama/llama3@http://127.0.0.1:11434")
+    assert parse_models(None) == [ModelSpec(STUDY_MODELS["gpt-4o"]), ModelSpec("ollama/llama3", "http://127.0.0.1:11434")]
+    assert len(parse_models("study")) == 8
+    assert ModelSpec("openai/x", "http://u:secret@127.0.0.1:8000/v1/").label == "openai/x@http://127.0.0.1:8000/v1"
+
+def test_plan_counts_calls_cost_and_cache(api_key, server, prompts, tmp_path):
+    prepared = prepare(["openai/gpt-4o-2024-08-06@" + server.url, "openai/loop@" + server.url], prompts, "intervention")
+    table = prepared.plan(tmp_path / "cache")
+    assert prepared.summary() == "6 prompts x 2 model(s) x 1 condition (intervention) = 12 calls"
+    assert table["to_call"].tolist() == [6, 6]
+    assert table["est_max_cost_usd"].iloc[0] > 0  # litellm knows gpt-4o's price
+    assert pd.isna(table["est_max_cost_usd"].iloc[1])  # and not the loopback model's
+    _run(server, prompts, "intervention", tmp_path)
+    table = prepare("openai/loop@" + server.url, prompts, "intervention").plan(tmp_path / "cache")
+    assert table["cached"].tolist() == [6] and table["to_call"].tolist() == [0]
+
+def test_sample_is_reproducible_and_keeps_source(prompts):
+    a, b = sample_prompts(prompts, 3, seed=1), sample_prompts(prompts, 3, seed=1)
+    assert a["prompt_id"].tolist() == b["prompt_id"].tolist() and len(a) == 3
+    assert a.attrs["source_path"] == prompts.attrs["source_path"]
+
+def test_embedded_model_runs_both_conditions(prompts, tmp_path):
+    two = prompts.head(2)
+    base = run(None, two, "baseline", run_name="local", cache=tmp_path / "c", results_root=tmp_path / "r", progress=False, show_plan=False,
+               settings=RunSettings(max_tokens=24))
+    inter = run(None, two, "intervention", run_name="local", cache=tmp_path / "c", results_root=tmp_path / "r", progress=False, show_plan=False,
+                settings=RunSettings(max_tokens=24))
+    assert base["error"].isna().all() and inter["error"].isna().all()
+    assert (base["response_model"] == "SmolLM2-135M-Instruct.Q4_1").all()
+    assert list(base["response"]) != list(inter["response"])  # the system prompt changes the answer
