@@ -122,6 +122,8 @@ class ChatRequest:
         api_base: the server URL, for self-hosted or OpenAI-compatible models.
         sample_index: which of several samples of the same request this is.
         namespace: caller's cache namespace (e.g. a judge-prompt version).
+        response_format: OpenAI-style structured-output request, e.g.
+            ``{"type": "json_object"}`` or ``{"type": "json_object", "schema": {...}}``.
         timeout: seconds one attempt may take.
         tag: caller's label carried into the result (not part of the cache key).
     """
@@ -136,6 +138,7 @@ class ChatRequest:
     api_base: str | None = None
     sample_index: int = 0
     namespace: str = ""
+    response_format: Mapping[str, Any] | None = None
     timeout: float = 120.0
     tag: Any = None
 
@@ -317,6 +320,10 @@ def validate_request(req: ChatRequest, index: int | None = None) -> None:
         stops = [req.stop] if isinstance(req.stop, str) else req.stop
         if not isinstance(stops, Sequence) or len(stops) > 4 or not all(isinstance(s, str) and s for s in stops):
             raise _fail(index, "stop", "must be a non-empty string or a list of at most 4 non-empty strings")
+    if req.response_format is not None and not (
+        isinstance(req.response_format, Mapping) and req.response_format.get("type") in ("json_object", "json_schema", "text")
+    ):
+        raise _fail(index, "response_format", "must be a dict with 'type' json_object, json_schema or text")
     if not isinstance(req.namespace, str):
         raise _fail(index, "namespace", "must be a string")
     if req.api_base is not None and not (isinstance(req.api_base, str) and req.api_base.startswith(("http://", "https://"))):
@@ -357,6 +364,7 @@ def cache_key(req: ChatRequest) -> str:
         "stop": stop,
         "sample_index": int(req.sample_index),
         "namespace": req.namespace,
+        "response_format": req.response_format,
     }
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -536,6 +544,8 @@ async def _call_once(req: ChatRequest, provider: str) -> Completion:
         "num_retries": 0,
         "max_retries": 0,
     }
+    if req.response_format is not None:
+        kwargs["response_format"] = dict(req.response_format)
     for name in ("top_p", "seed", "stop", "api_base"):
         value = getattr(req, name)
         if value is not None:

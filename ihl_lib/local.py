@@ -9,7 +9,8 @@ runs the whole pipeline on it.
 - Calls are serialised by a lock: one llama.cpp context is not thread-safe,
   and on a 2-core machine parallel generation would not be faster anyway.
 - Temperature 0 is greedy decoding, so the same request gives the same text.
-- ``max_tokens``, ``temperature``, ``top_p``, ``seed`` and ``stop`` are honoured.
+- ``max_tokens``, ``temperature``, ``top_p``, ``seed``, ``stop`` and ``response_format``
+  (JSON, optionally with a schema, enforced by a grammar) are honoured.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ def generate(
     top_p: float | None = None,
     seed: int | None = None,
     stop: str | list[str] | None = None,
+    response_format: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run one chat completion on a local model (blocking, thread-safe).
 
@@ -135,6 +137,9 @@ def generate(
     kwargs: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "seed": 0 if seed is None else seed}
     if top_p is not None:
         kwargs["top_p"] = top_p
+    if response_format:
+        # llama.cpp turns a JSON schema into a grammar: the output is valid JSON by construction.
+        kwargs["response_format"] = response_format
     if stop:
         kwargs["stop"] = [stop] if isinstance(stop, str) else list(stop)
     with _run_locks[name]:
@@ -155,7 +160,7 @@ def _register_handler() -> Any:
                        model_response: ModelResponse, print_verbose: Any, encoding: Any, api_key: Any,
                        logging_obj: Any, optional_params: dict, *args: Any, **kwargs: Any) -> ModelResponse:
             started = time.perf_counter()
-            params = {k: optional_params[k] for k in ("max_tokens", "temperature", "top_p", "seed", "stop") if optional_params.get(k) is not None}
+            params = {k: optional_params[k] for k in ("max_tokens", "temperature", "top_p", "seed", "stop", "response_format") if optional_params.get(k) is not None}
             out = generate(model, messages, **params)
             choice = out["choices"][0]
             response = ModelResponse(

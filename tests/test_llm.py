@@ -179,6 +179,7 @@ def test_cache_key_covers_what_changes_the_answer():
         dict(api_base="http://127.0.0.1:10/v1"),
         dict(sample_index=1),
         dict(namespace="judge-v2"),
+        dict(response_format={"type": "json_object"}),
     ]
     keys = {cache_key(base)}
     for change in variants:
@@ -211,6 +212,7 @@ def test_cache_key_covers_what_changes_the_answer():
         (dict(timeout=0), "timeout"),
         (dict(stop=["a", "b", "c", "d", "e"]), "stop"),
         (dict(api_base="127.0.0.1:8000"), "api_base"),
+        (dict(response_format={"type": "xml"}), "response_format"),
     ],
 )
 def test_bad_input_fails_before_any_call(api_key, cache, server, change, field):

@@ -60,3 +60,12 @@ def test_unknown_local_model_is_a_clear_error(tmp_path):
 def test_model_file_is_found_in_its_package():
     path = local.local_model_path("smollm2-135m")
     assert path.name.endswith(".gguf") and path.stat().st_size > 50_000_000
+
+
+def test_json_schema_response_format_is_enforced(tmp_path):
+    import json
+
+    schema = {"type": "object", "properties": {"answer": {"type": "string", "enum": ["yes", "no"]}}, "required": ["answer"]}
+    r = complete(DEFAULT_MODEL, user("Is water wet? Reply in JSON."), max_tokens=30,
+                 response_format={"type": "json_object", "schema": schema}, cache=tmp_path)
+    assert json.loads(r.text)["answer"] in ("yes", "no")
