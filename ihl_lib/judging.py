@@ -1,0 +1,138 @@
+"""The judging stage: a panel over a run's stored responses, saved beside them.
+
+Writes into ``data/results/<run>/``:
+
+- ``judgments.parquet``: every judge's raw output, parsed label and status per item;
+- ``verdicts.parquet``: the panel's majority verdict per item;
+- ``audit.csv``: items the judges disagree on, with empty columns for a human.
+  A human's filled labels are never overwritten: new disagreements are appended.
+- a ``judging`` section in ``run.json``: judge ids, judge-prompt versions and text
+  hashes, parse failures, agreement, time and environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ihl_lib.judges import DEFAULT_PANEL, ITEM_KEY, INVALID, Judge, LLMJudge, judge_responses, make_judge, panel_verdicts
+from ihl_lib.metrics import AUDIT_HUMAN_COLUMNS, audit_sheet, judge_agreement
+from ihl_lib.provenance import environment_stamp, now_utc, text_sha256, write_json_atomic
+from ihl_lib.runs import MANIFEST_FILE, load_manifest, load_responses, run_dir
+
+__all__ = ["judge_run", "load_audit", "load_judgments", "load_verdicts"]
+
+JUDGMENTS_FILE = "judgments.parquet"
+VERDICTS_FILE = "verdicts.parquet"
+AUDIT_FILE = "audit.csv"
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_suffix(".parquet.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _merge_audit(new: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Keep every row a human has touched; add the new disagreements."""
+    if not path.is_file():
+        return new
+    old = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column in AUDIT_HUMAN_COLUMNS:
+        if column not in old.columns:
+            old[column] = ""
+    keyed_old = old.set_index(ITEM_KEY)
+    fresh = new.astype({c: str for c in ITEM_KEY}).set_index(ITEM_KEY)
+    fresh = fresh[~fresh.index.isin(keyed_old.index)]
+    return pd.concat([keyed_old, fresh]).reset_index()
+
+
+def judge_run(
+    run_name: str,
+    judges: Iterable[str | Judge] = DEFAULT_PANEL,
+    *,
+    results_root: Path | None = None,
+    cache: Any = None,
+    max_concurrency: int = 4,
+    progress: bool = True,
+    responses: pd.DataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Judge every stored response of a run with a panel, and save the results.
+
+    Args:
+        run_name: the run folder under ``data/results``.
+        judges: judge ids (see :func:`ihl_lib.judges.make_judge`) or judge objects.
+        results_root: override ``data/results``.
+        cache: the model-call cache.
+        max_concurrency: parallel judge calls.
+        progress: show progress bars.
+        responses: judge these rows instead of the whole run (e.g. a sample).
+
+    Returns:
+        ``judgments``, ``verdicts`` and ``audit`` frames.
+    """
+    panel = [make_judge(j) if isinstance(j, str) else j for j in judges]
+    frame = responses if responses is not None else load_responses(run_name, results_root)
+    judgments = judge_responses(frame, panel, cache=cache, max_concurrency=max_concurrency, progress=progress)
+    carried = [c for c in frame.columns if c in ("rule_id", "variant", "should_help", "language", "defeat_type")]
+    verdicts = panel_verdicts(judgments).merge(frame[[*ITEM_KEY, *carried]], on=ITEM_KEY, how="left", validate="one_to_one")
+    folder = run_dir(run_name, results_root)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_parquet(judgments, folder / JUDGMENTS_FILE)
+    _write_parquet(verdicts, folder / VERDICTS_FILE)
+    audit = _merge_audit(audit_sheet(verdicts, frame), folder / AUDIT_FILE)
+    audit.to_csv(folder / AUDIT_FILE, index=False)
+
+    agreement = judge_agreement(judgments)
+    manifest = load_manifest(run_name, results_root) or {"run_name": run_name}
+    manifest["judging"] = {
+        "judges": [
+            {
+                "judge_id": j.judge_id,
+                "kind": "llm" if isinstance(j, LLMJudge) else "rule-based",
+                **(
+                    {"model": j.model.model, "prompt_version": j.prompt.version,
+                     "prompt_sha256": text_sha256(j.prompt.system + "\n" + j.prompt.user_template)}
+                    if isinstance(j, LLMJudge) else {}
+                ),
+            }
+            for j in panel
+        ],
+        "policy": "strict majority of >= 2 valid votes; ties and no-quorum items are 'unresolved' and stay in the denominator",
+        "n_items": int(len(verdicts)),
+        "labels": {k: int(v) for k, v in verdicts["label"].value_counts().items()},
+        "invalid_votes": {k: int(v) for k, v in judgments[judgments["label"].isin(INVALID)].groupby("judge_id").size().items()},
+        "fleiss_kappa": agreement["fleiss_kappa"],
+        "unanimous_share": agreement["unanimous_share"],
+        "audit_rows": int(len(audit)),
+        "judged_at": now_utc(),
+        "environment": environment_stamp(),
+    }
+    write_json_atomic(folder / MANIFEST_FILE, manifest)
+    return {"judgments": judgments, "verdicts": verdicts, "audit": audit}
+
+
+def load_judgments(run_name: str, results_root: Path | None = None) -> pd.DataFrame:
+    return _read(run_name, JUDGMENTS_FILE, results_root)
+
+
+def load_verdicts(run_name: str, results_root: Path | None = None) -> pd.DataFrame:
+    return _read(run_name, VERDICTS_FILE, results_root)
+
+
+def load_audit(run_name: str, results_root: Path | None = None) -> pd.DataFrame:
+    path = run_dir(run_name, results_root) / AUDIT_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no audit sheet for run {run_name!r}: {path}")
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _read(run_name: str, filename: str, results_root: Path | None) -> pd.DataFrame:
+    path = run_dir(run_name, results_root) / filename
+    if not path.is_file():
+        raise FileNotFoundError(f"run {run_name!r} has no {filename} yet ({path}); run the judging notebook (04) first")
+    return pd.read_parquet(path)

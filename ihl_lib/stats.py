@@ -1,0 +1,242 @@
+"""Significance tests and breakdowns. Pure functions: DataFrame in, DataFrame or numbers out, no I/O.
+
+Outcomes are the panel's binary verdicts, ``refused`` and ``helpful`` (see
+:mod:`ihl_lib.judges`). An unresolved or missing verdict counts as "no" (not
+refused, not helpful), the same policy the rates use, so that every prompt
+stays in every denominator.
+
+Paired tests compare two conditions of one model on the *same* prompts:
+McNemar's exact test on the discordant pairs, and a seeded paired bootstrap CI
+for the difference in proportions. p-values are Holm-adjusted across models.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "NOT_ENOUGH_DATA",
+    "PairingError",
+    "breakdown",
+    "cochran_q",
+    "gee_odds_ratios",
+    "paired_outcomes",
+    "paired_tests",
+    "rate_table",
+    "wilson_ci",
+]
+
+NOT_ENOUGH_DATA = "not enough data"
+PAIR_KEY = ["prompt_set", "prompt_id"]
+MIN_PAIRS = 10
+MIN_N_FOR_CI = 5
+
+
+class PairingError(ValueError):
+    """The two conditions do not cover the same prompts."""
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], what: str = "verdicts") -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"the {what} frame lacks column(s) {missing}")
+
+
+def _binary(series: pd.Series) -> pd.Series:
+    """True/False/None -> 1/0/0: unresolved counts as "no" (and stays in n)."""
+    return series.map(lambda v: 1 if v is True or v == 1 else 0).astype(int)
+
+
+def wilson_ci(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Wilson score interval (statsmodels ``proportion_confint``); (nan, nan) when n is 0."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    if n == 0:
+        return float("nan"), float("nan")
+    low, high = proportion_confint(successes, n, alpha=alpha, method="wilson")
+    return float(low), float(high)
+
+
+def rate_table(verdicts: pd.DataFrame, outcome: str = "refused", by: Sequence[str] = ("model", "condition"),
+               min_n_for_ci: int = MIN_N_FOR_CI) -> pd.DataFrame:
+    """Rate of ``outcome`` per group, with Wilson 95% CIs where n >= ``min_n_for_ci``.
+
+    Returns:
+        by columns, n, k, rate, ci_low, ci_high.
+    """
+    by = list(by)
+    _require(verdicts, [*by, outcome])
+    frame = verdicts.assign(_y=_binary(verdicts[outcome]))
+    grouped = frame.groupby(by, sort=True)["_y"].agg(["size", "sum"]).rename(columns={"size": "n", "sum": "k"}).reset_index()
+    grouped["rate"] = grouped["k"] / grouped["n"]
+    cis = [wilson_ci(int(k), int(n)) if n >= min_n_for_ci else (np.nan, np.nan) for k, n in zip(grouped["k"], grouped["n"])]
+    grouped["ci_low"], grouped["ci_high"] = zip(*cis) if cis else ([], [])
+    return grouped
+
+
+def paired_outcomes(verdicts: pd.DataFrame, outcome: str, model: str, condition_a: str, condition_b: str) -> pd.DataFrame:
+    """One model's outcome under two conditions, aligned prompt by prompt.
+
+    Raises:
+        PairingError: the conditions do not cover exactly the same prompts.
+    """
+    _require(verdicts, ["model", "condition", *PAIR_KEY, outcome])
+    rows = verdicts[verdicts["model"] == model]
+    a = rows[rows["condition"] == condition_a].set_index(PAIR_KEY)[outcome]
+    b = rows[rows["condition"] == condition_b].set_index(PAIR_KEY)[outcome]
+    if a.index.has_duplicates or b.index.has_duplicates:
+        raise PairingError(f"{model}: a prompt appears twice under one condition")
+    only_a, only_b = a.index.difference(b.index), b.index.difference(a.index)
+    if len(only_a) or len(only_b):
+        example = (list(only_a) + list(only_b))[0]
+        raise PairingError(
+            f"{model}: {condition_a} and {condition_b} are not paired: {len(only_a)} prompt(s) only in {condition_a}, "
+            f"{len(only_b)} only in {condition_b} (e.g. {example}); run both conditions on the same prompts"
+        )
+    b = b.reindex(a.index)
+    return pd.DataFrame({"a": _binary(a).to_numpy(), "b": _binary(b).to_numpy()}, index=a.index)
+
+
+def _bootstrap_diff_ci(a: np.ndarray, b: np.ndarray, n_boot: int, seed: int, alpha: float = 0.05) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(a), size=(n_boot, len(a)))
+    diffs = b[idx].mean(axis=1) - a[idx].mean(axis=1)
+    return float(np.quantile(diffs, alpha / 2)), float(np.quantile(diffs, 1 - alpha / 2))
+
+
+def paired_tests(
+    verdicts: pd.DataFrame,
+    outcome: str = "refused",
+    condition_a: str = "baseline",
+    condition_b: str = "intervention",
+    *,
+    min_pairs: int = MIN_PAIRS,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Per model: McNemar's exact test, discordant counts, and a paired bootstrap CI.
+
+    Returns:
+        One row per model: n_pairs, rate_a, rate_b, diff (b - a), diff_ci_low/high,
+        a_only (yes under a, no under b), b_only, p_value, p_holm, status
+        (``ok`` or ``not enough data``, in which case the test columns are NaN).
+    """
+    from statsmodels.stats.contingency_tables import mcnemar
+    from statsmodels.stats.multitest import multipletests
+
+    _require(verdicts, ["model", "condition", *PAIR_KEY, outcome])
+    rows = []
+    for model in sorted(verdicts["model"].unique()):
+        present = set(verdicts.loc[verdicts["model"] == model, "condition"])
+        if not {condition_a, condition_b} <= present:
+            continue
+        pairs = paired_outcomes(verdicts, outcome, model, condition_a, condition_b)
+        a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+        row = {"model": model, "outcome": outcome, "condition_a": condition_a, "condition_b": condition_b, "n_pairs": len(pairs),
+               "rate_a": a.mean() if len(a) else np.nan, "rate_b": b.mean() if len(b) else np.nan,
+               "a_only": int(((a == 1) & (b == 0)).sum()), "b_only": int(((a == 0) & (b == 1)).sum())}
+        row["diff"] = row["rate_b"] - row["rate_a"]
+        if len(pairs) < min_pairs:
+            row.update(status=NOT_ENOUGH_DATA, p_value=np.nan, diff_ci_low=np.nan, diff_ci_high=np.nan)
+        else:
+            table = [[int(((a == 1) & (b == 1)).sum()), row["a_only"]], [row["b_only"], int(((a == 0) & (b == 0)).sum())]]
+            p = float(mcnemar(table, exact=True).pvalue)
+            low, high = _bootstrap_diff_ci(a, b, n_boot, seed)
+            row.update(status="ok", p_value=p, diff_ci_low=low, diff_ci_high=high)
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    tested = out["status"] == "ok"
+    out["p_holm"] = np.nan
+    if tested.any():
+        out.loc[tested, "p_holm"] = multipletests(out.loc[tested, "p_value"], method="holm")[1]
+    return out
+
+
+def cochran_q(verdicts: pd.DataFrame, outcome: str = "refused", condition: str = "baseline", min_items: int = MIN_PAIRS) -> dict[str, object]:
+    """Cochran's Q across models under one condition (do the models differ?), on prompts all models answered."""
+    from statsmodels.stats.contingency_tables import cochrans_q
+
+    _require(verdicts, ["model", "condition", *PAIR_KEY, outcome])
+    rows = verdicts[verdicts["condition"] == condition]
+    wide = rows.assign(_y=_binary(rows[outcome])).pivot_table(index=PAIR_KEY, columns="model", values="_y", aggfunc="first").dropna()
+    result: dict[str, object] = {"condition": condition, "outcome": outcome, "n_models": int(wide.shape[1]), "n_items": int(wide.shape[0])}
+    if wide.shape[1] < 2 or wide.shape[0] < min_items:
+        return {**result, "status": NOT_ENOUGH_DATA, "q": np.nan, "df": np.nan, "p_value": np.nan}
+    res = cochrans_q(wide.to_numpy(dtype=int))
+    return {**result, "status": "ok", "q": float(res.statistic), "df": int(res.df), "p_value": float(res.pvalue)}
+
+
+def gee_odds_ratios(verdicts: pd.DataFrame, outcome: str = "refused", *, reference_condition: str = "baseline",
+                    min_items: int = MIN_PAIRS) -> pd.DataFrame:
+    """Logistic GEE of the outcome on model x condition, prompts as clusters.
+
+    Exchangeable working correlation within each prompt (its answers across
+    models and conditions). Reported as odds ratios with 95% CIs.
+
+    Returns:
+        term, odds_ratio, ci_low, ci_high, p_value; or one row with status
+        ``not enough data`` (too few prompts, or an outcome that never varies).
+    """
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    _require(verdicts, ["model", "condition", *PAIR_KEY, outcome])
+    frame = verdicts.assign(y=_binary(verdicts[outcome]), cluster=verdicts["prompt_set"] + ":" + verdicts["prompt_id"])
+    if frame["cluster"].nunique() < min_items or frame["y"].nunique() < 2:
+        return pd.DataFrame([{"term": "model x condition", "status": NOT_ENOUGH_DATA}])
+    n_models, n_conditions = frame["model"].nunique(), frame["condition"].nunique()
+    terms = []
+    if n_models > 1:
+        terms.append("C(model)")
+    if n_conditions > 1:
+        terms.append(f"C(condition, Treatment('{reference_condition}'))")
+    if not terms:
+        return pd.DataFrame([{"term": "model x condition", "status": NOT_ENOUGH_DATA}])
+    formula = "y ~ " + (" * ".join(terms))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter; a failed fit is reported below
+        try:
+            fit = smf.gee(formula, groups="cluster", data=frame, family=sm.families.Binomial(),
+                          cov_struct=sm.cov_struct.Exchangeable()).fit()
+        except Exception as exc:  # noqa: BLE001 (perfect separation and singular designs)
+            return pd.DataFrame([{"term": "model x condition", "status": f"{NOT_ENOUGH_DATA}: {type(exc).__name__}"}])
+    ci = fit.conf_int()
+    out = pd.DataFrame(
+        {
+            "term": fit.params.index,
+            "odds_ratio": np.exp(fit.params.to_numpy()),
+            "ci_low": np.exp(ci[0].to_numpy()),
+            "ci_high": np.exp(ci[1].to_numpy()),
+            "p_value": fit.pvalues.to_numpy(),
+        }
+    )
+    unstable = ~np.isfinite(out["ci_high"]) | (out["ci_high"] > 1e6)
+    out["status"] = np.where(unstable, "unstable (separation)", "ok")
+    return out
+
+
+def breakdown(verdicts: pd.DataFrame, rules: pd.DataFrame, outcome: str = "refused", level: str = "part",
+              by: Sequence[str] = ("model", "condition"), min_n_for_ci: int = MIN_N_FOR_CI) -> pd.DataFrame:
+    """Rate of ``outcome`` by IHL part, chapter or rule, always with n; CIs only where n allows.
+
+    Args:
+        verdicts: panel verdicts (with ``prompt_id``; the rule comes from ``rule_id`` or the prompt id).
+        rules: :func:`ihl_lib.data.load_rules`.
+        level: ``part``, ``chapter`` or ``rule``.
+    """
+    columns = {"part": ["part_number", "part"], "chapter": ["chapter_number", "chapter"], "rule": ["rule_id", "title"]}
+    if level not in columns:
+        raise ValueError(f"level must be one of {list(columns)}, got {level!r}")
+    _require(verdicts, [*by, outcome, "rule_id"])
+    merged = verdicts.merge(rules[["rule_id", "part_number", "part", "chapter_number", "chapter", "title"]], on="rule_id", how="left",
+                            validate="many_to_one")
+    if merged["part"].isna().any():
+        raise ValueError("some verdicts have a rule_id not in the rules table")
+    table = rate_table(merged, outcome, by=[*columns[level], *by], min_n_for_ci=min_n_for_ci)
+    return table.sort_values([*columns[level], *by]).reset_index(drop=True)

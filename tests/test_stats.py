@@ -1,0 +1,135 @@
+"""Statistics against independent computations (scipy, hand-worked tables)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from ihl_lib.stats import (
+    NOT_ENOUGH_DATA,
+    PairingError,
+    breakdown,
+    cochran_q,
+    gee_odds_ratios,
+    paired_tests,
+    rate_table,
+    wilson_ci,
+)
+
+
+def _verdicts(outcomes: dict[tuple[str, str], list[bool | None]]) -> pd.DataFrame:
+    rows = []
+    for (model, condition), values in outcomes.items():
+        for i, v in enumerate(values):
+            rows.append({"model": model, "condition": condition, "prompt_set": "s", "prompt_id": f"p{i:03d}",
+                         "rule_id": i % 161 + 1, "refused": v, "helpful": v})
+    return pd.DataFrame(rows)
+
+
+def test_wilson_matches_the_formula():
+    k, n, z = 37, 50, sps.norm.ppf(0.975)
+    p = k / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    assert wilson_ci(k, n) == pytest.approx((centre - half, centre + half))
+    assert all(np.isnan(wilson_ci(0, 0)))
+
+
+def test_rate_table_counts_unresolved_as_no_and_guards_small_n():
+    v = _verdicts({("m", "baseline"): [True, True, None, False], ("m", "intervention"): [True] * 10})
+    t = rate_table(v).set_index("condition")
+    assert t.loc["baseline", "n"] == 4 and t.loc["baseline", "k"] == 2 and t.loc["baseline", "rate"] == 0.5
+    assert np.isnan(t.loc["baseline", "ci_low"])  # n = 4 < 5: no CI
+    assert t.loc["intervention", "ci_low"] == pytest.approx(wilson_ci(10, 10)[0])
+
+
+def test_mcnemar_exact_matches_binomial_test_and_discordant_counts():
+    # 40 pairs: 20 yes/yes, 3 yes->no, 12 no->yes, 5 no/no.
+    a = [True] * 23 + [False] * 17
+    b = [True] * 20 + [False] * 3 + [True] * 12 + [False] * 5
+    v = _verdicts({("m", "baseline"): a, ("m", "intervention"): b})
+    row = paired_tests(v).iloc[0]
+    assert row["a_only"] == 3 and row["b_only"] == 12 and row["n_pairs"] == 40
+    assert row["p_value"] == pytest.approx(sps.binomtest(3, 15, 0.5).pvalue)
+    assert row["diff"] == pytest.approx(32 / 40 - 23 / 40)
+    assert row["diff_ci_low"] < row["diff"] < row["diff_ci_high"]
+
+
+def test_textbook_mcnemar_table():
+    # Agresti's presidential approval example: 794/150/86/570, exact p from the binomial on 150 vs 86.
+    a = [True] * (794 + 150) + [False] * (86 + 570)
+    b = [True] * 794 + [False] * 150 + [True] * 86 + [False] * 570
+    row = paired_tests(_verdicts({("m", "baseline"): a, ("m", "intervention"): b})).iloc[0]
+    assert row["p_value"] == pytest.approx(2 * sps.binom.cdf(86, 236, 0.5))
+    assert row["p_value"] < 1e-4
+
+
+def test_bootstrap_is_reproducible_with_a_seed():
+    rng = np.random.default_rng(3)
+    v = _verdicts({("m", "baseline"): list(rng.random(60) < 0.4), ("m", "intervention"): list(rng.random(60) < 0.7)})
+    one, two = paired_tests(v, seed=7), paired_tests(v, seed=7)
+    other = paired_tests(v, seed=8)
+    assert one[["diff_ci_low", "diff_ci_high"]].equals(two[["diff_ci_low", "diff_ci_high"]])
+    assert not one[["diff_ci_low", "diff_ci_high"]].equals(other[["diff_ci_low", "diff_ci_high"]])
+
+
+def test_holm_adjustment_across_models():
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(1)
+    data = {}
+    for m, shift in [("m1", 0.0), ("m2", 0.3), ("m3", 0.6)]:
+        data[(m, "baseline")] = list(rng.random(80) < 0.3)
+        data[(m, "intervention")] = list(rng.random(80) < 0.3 + shift)
+    out = paired_tests(_verdicts(data))
+    assert out["p_holm"].tolist() == pytest.approx(list(multipletests(out["p_value"], method="holm")[1]))
+
+
+def test_guards_not_enough_data_and_unpaired():
+    small = _verdicts({("m", "baseline"): [True] * 5, ("m", "intervention"): [False] * 5})
+    row = paired_tests(small).iloc[0]
+    assert row["status"] == NOT_ENOUGH_DATA and np.isnan(row["p_value"])
+    unpaired = _verdicts({("m", "baseline"): [True] * 20, ("m", "intervention"): [False] * 19})
+    with pytest.raises(PairingError, match="not paired"):
+        paired_tests(unpaired)
+    with pytest.raises(ValueError, match="lacks column"):
+        paired_tests(small.drop(columns=["prompt_id"]))
+
+
+def test_cochran_q_matches_hand_formula():
+    rng = np.random.default_rng(5)
+    x = (rng.random((30, 3)) < [0.2, 0.5, 0.8]).astype(int)
+    v = _verdicts({(f"m{j}", "baseline"): [bool(b) for b in x[:, j]] for j in range(3)})
+    k, col, row = 3, x.sum(axis=0), x.sum(axis=1)
+    q = (k - 1) * (k * (col**2).sum() - col.sum() ** 2) / (k * row.sum() - (row**2).sum())
+    res = cochran_q(v)
+    assert res["q"] == pytest.approx(q) and res["df"] == 2
+    assert res["p_value"] == pytest.approx(sps.chi2.sf(q, 2))
+    assert cochran_q(v.head(5))["status"] == NOT_ENOUGH_DATA
+
+
+def test_gee_single_covariate_gives_the_marginal_odds_ratio():
+    a = [True] * 12 + [False] * 28
+    b = [True] * 30 + [False] * 10
+    table = gee_odds_ratios(_verdicts({("m", "baseline"): a, ("m", "intervention"): b})).set_index("term")
+    term = [t for t in table.index if "intervention" in t][0]
+    expected = (30 / 10) / (12 / 28)
+    assert table.loc[term, "odds_ratio"] == pytest.approx(expected, rel=1e-4)
+    assert table.loc[term, "ci_low"] < expected < table.loc[term, "ci_high"]
+    constant = gee_odds_ratios(_verdicts({("m", "baseline"): [True] * 20, ("m", "intervention"): [True] * 20}))
+    assert constant["status"].iloc[0] == NOT_ENOUGH_DATA
+
+
+def test_breakdown_by_part_has_counts_and_guards_ci():
+    from ihl_lib.data import load_rules
+
+    v = _verdicts({("m", "baseline"): [True, False] * 161})
+    v["rule_id"] = [i // 2 + 1 for i in range(322)]
+    parts = breakdown(v, load_rules(), level="part")
+    assert parts["n"].tolist() == [48, 42, 48, 34, 104, 46] and (parts["rate"] == 0.5).all()
+    rules = breakdown(v, load_rules(), level="rule")
+    assert len(rules) == 161 and (rules["n"] == 2).all() and rules["ci_low"].isna().all()
+    with pytest.raises(ValueError, match="level"):
+        breakdown(v, load_rules(), level="article")
