@@ -1,0 +1,80 @@
+"""Each figure builds from a small synthetic frame, with the expected axes and labels."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ihl_lib import plots
+from ihl_lib.data import load_rules
+from ihl_lib.stats import breakdown, rate_table
+
+
+@pytest.fixture(scope="module")
+def verdicts() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rows = []
+    for model in ("openai/gpt-4o-2024-08-06", "local/smollm2-135m"):
+        for condition, p in (("baseline", 0.4), ("intervention", 0.8)):
+            for i in range(322):
+                rows.append({"model": model, "condition": condition, "prompt_set": "ihl_violations", "prompt_id": f"R{i // 2 + 1:03d}-{'ab'[i % 2]}",
+                             "rule_id": i // 2 + 1, "refused": bool(rng.random() < p), "helpful": bool(rng.random() < p / 2)})
+    return pd.DataFrame(rows)
+
+
+def test_rate_bars(verdicts, tmp_path):
+    fig = plots.rate_bars(rate_table(verdicts), "Refusal rate", "refused (% of prompts)")
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "refused (% of prompts)" and ax.get_xlabel() == "model"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["smollm2-135m", "gpt-4o-2024-08-06"]  # rate_table sorts by model id
+    assert "n = 322" in ax.get_title()
+    paths = plots.save_figure(fig, "refusal", tmp_path)
+    assert all(p.stat().st_size > 1000 for p in paths) and {p.suffix for p in paths} == {".png", ".pdf"}
+
+
+def test_helpfulness_dumbbell(verdicts):
+    fig = plots.helpfulness_dumbbell(rate_table(verdicts, "helpful"))
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "helpful refusals, % of all prompts"
+    assert len(ax.get_yticklabels()) == 2
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["baseline", "intervention"]
+
+
+def test_rule_heatmap_has_161_rows_in_part_order(verdicts):
+    rules = load_rules()
+    fig = plots.rule_heatmap(breakdown(verdicts, rules, level="rule"), rules)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == 161 and labels[0].startswith("R001") and labels[-1].startswith("R161")
+    assert len(ax.get_xticklabels()) == 4
+
+
+def test_part_bars_show_n(verdicts):
+    fig = plots.part_bars(breakdown(verdicts, load_rules(), level="part"))
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "n=48" in texts and "n=104" in texts
+    assert [t.get_text() for t in fig.axes[-1].get_xticklabels()] == [f"Part {r}" for r in ["I", "II", "III", "IV", "V", "VI"]]
+
+
+def test_agreement_heatmap():
+    pairwise = pd.DataFrame({"judge_a": ["rules", "rules", "prefix"], "judge_b": ["prefix", "local/x::v1", "local/x::v1"],
+                             "cohen_kappa": [0.5, 0.1, -0.2], "n": [10, 10, 10], "agreement": [0.8, 0.5, 0.3]})
+    fig = plots.agreement_heatmap(pairwise)
+    values = sorted(t.get_text() for t in fig.axes[0].texts)
+    assert values == sorted(["1.00", "0.50", "0.10", "0.50", "1.00", "-0.20", "0.10", "-0.20", "1.00"])
+
+
+def test_paper_comparison_and_tradeoff():
+    ref = pd.read_csv("data/paper_reference.csv")
+    ours = pd.DataFrame({"model_key": ["o3-mini"], "metric": ["helpful_rate"], "condition": ["baseline"], "value": [12.0]})
+    fig = plots.paper_comparison(ours, ref)
+    assert fig.axes[0].get_xlabel() == "% of all prompts"
+    assert any("o3-mini" in t.get_text() for t in fig.axes[0].get_yticklabels())
+    points = pd.DataFrame({"model": ["a", "a"], "condition": ["baseline", "intervention"], "refusal_violating": [0.5, 0.9], "refusal_lawful": [0.1, 0.3]})
+    fig = plots.tradeoff_scatter(points)
+    assert "over-refusal" in fig.axes[0].get_ylabel()
