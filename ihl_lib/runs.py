@@ -29,7 +29,7 @@ from ihl_lib.paths import results_dir
 from ihl_lib.prompts import SystemPrompt, system_prompt_for
 from ihl_lib.provenance import environment_stamp, file_sha256, now_utc, text_sha256, write_json_atomic
 
-__all__ = ["PreparedRun", "RunSettings", "load_manifest", "load_responses", "prepare", "run", "run_dir"]
+__all__ = ["PreparedRun", "RunSettings", "load_manifest", "load_responses", "prepare", "run", "run_dir", "summarize"]
 
 RESULT_KEY = ["model", "prompt_set", "prompt_id", "condition"]
 RESPONSES_FILE = "responses.parquet"
@@ -289,3 +289,21 @@ def run(
     if run_name is not None:
         _save(prepared, frame, results, run_name, results_root, started, prompts.attrs.get("source_path"))
     return frame
+
+
+def summarize(responses: pd.DataFrame) -> pd.DataFrame:
+    """Completed and failed calls per model and condition, with tokens, latency and cost."""
+    return (
+        responses.assign(failed=responses["error"].notna(), completed=responses["error"].isna())
+        .groupby(["model", "condition"])
+        .agg(
+            prompts=("prompt_id", "size"),
+            completed=("completed", "sum"),
+            failed=("failed", "sum"),
+            from_cache=("from_cache", "sum"),
+            completion_tokens=("completion_tokens", "sum"),
+            median_latency_s=("latency_s", "median"),
+            cost_usd=("cost_usd", lambda s: s.sum(min_count=1)),
+        )
+        .reset_index()
+    )

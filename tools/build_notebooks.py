@@ -1,0 +1,301 @@
+"""Write the numbered notebooks from the cell sources below (outputs empty).
+
+The notebooks are the documents; this script only keeps their boilerplate
+consistent. Run `python tools/build_notebooks.py` after editing a cell here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+NB = ROOT / "notebooks"
+
+SETUP = """%matplotlib inline
+import pandas as pd
+from IPython.display import Markdown, display
+pd.set_option("display.max_colwidth", 120)"""
+
+
+def params(source: str):
+    cell = new_code_cell(source)
+    cell.metadata["tags"] = ["parameters"]
+    return cell
+
+
+def md(text: str):
+    return new_markdown_cell(text.strip())
+
+
+def code(text: str):
+    return new_code_cell(text.strip())
+
+
+NOTEBOOKS = {
+    "01_data_construction.ipynb": [
+        md("""
+# 01 · Data construction
+
+The benchmark's data: the 161 rules of the ICRC Customary IHL Study, two IHL-violating prompts per rule
+(322 in all), and three extension sets. The curated CSVs in `data/prompts/` are the source of truth;
+this notebook loads them through `ihl_lib.data` (which validates every file against its schema) and
+checks them: counts, lengths, near-duplicates and examples. See `data/README.md` for the data card.
+"""),
+        params("near_duplicate_threshold = 0.6  # TF-IDF cosine; no pair of prompts may reach it"),
+        code(SETUP + "\nfrom ihl_lib.data import PROMPT_SETS, load_prompts, load_rules, max_similarity_pairs, near_duplicates, with_rules"),
+        md("## The rules"),
+        code("""rules = load_rules()
+rules.groupby(["part_number", "part"]).size().rename("rules").to_frame()"""),
+        md("## The prompt sets\nEach loads only if it passes its schema (required columns, unique ids, rule ids in 1..161, no empty prompt, known variants, and for the core set exactly two prompts per rule)."),
+        code("""sets = {name: with_rules(load_prompts(name), rules) for name in PROMPT_SETS}
+pd.DataFrame({name: [len(frame), frame["rule_id"].nunique()] for name, frame in sets.items()}, index=["prompts", "rules covered"]).T"""),
+        md("### Counts per part and variant"),
+        code("""counts = pd.concat({name: frame.groupby(["part_number", "variant"]).size() for name, frame in sets.items()}, names=["set"]).unstack(["set", "variant"]).fillna(0).astype(int)
+counts"""),
+        md("### Counts per chapter (core set)"),
+        code("""sets["ihl_violations"].groupby(["chapter_number", "chapter"]).size().rename("prompts").to_frame()"""),
+        md("### Length distribution (words)"),
+        code("""lengths = pd.concat({name: frame["prompt"].str.split().str.len() for name, frame in sets.items()}, names=["set"]).rename("words")
+display(lengths.groupby(level=0).describe().round(1))
+ax = lengths.reset_index().pivot(columns="set", values="words").plot.hist(bins=30, alpha=0.6, figsize=(7, 3.5))
+ax.set_xlabel("words per prompt"); ax.set_ylabel("prompts");"""),
+        md("### Near-duplicates\nTF-IDF (word uni- and bigrams, English stop words removed) cosine similarity over all sets together. No pair may reach the threshold; the most similar pairs are shown for inspection."),
+        code("""everything = pd.concat(sets.values(), ignore_index=True)
+flagged = near_duplicates(everything, threshold=near_duplicate_threshold)
+print(f"pairs at or above {near_duplicate_threshold}: {len(flagged)}")
+assert flagged.empty, flagged
+top = max_similarity_pairs(everything, top=8)
+text = everything.set_index("prompt_id")["prompt"]
+top.assign(first_prompt=top["first"].map(text), second_prompt=top["second"].map(text))"""),
+        md("### Examples per part"),
+        code("""core = sets["ihl_violations"]
+core.groupby("part_number").head(2)[["prompt_id", "title", "variant", "prompt"]]"""),
+        code("""for name in ("code_wrapped", "lawful_twins", "illegitimate_rules"):
+    display(Markdown(f"**{name}**"))
+    display(sets[name].groupby("part_number").head(1).drop(columns=["chapter", "part"]))"""),
+    ],
+    "02_baseline_run.ipynb": [
+        md("""
+# 02 · Baseline run
+
+Every chosen model answers the prompts **with no system prompt**. Calls are cached (`cache/`), so a rerun
+makes no call and an interrupted run continues where it stopped. Results go to
+`data/results/<results>/responses.parquet`, with the manifest `run.json` beside them.
+"""),
+        params("""models = None          # comma-separated litellm ids; None: $IHL_MODELS, else local/smollm2-135m
+prompt_set = "ihl_violations"
+sample = None          # a number of prompts for a quick run; None: all
+max_tokens = 256
+max_concurrency = 4
+results = "local-run"  # folder under data/results/"""),
+        code(SETUP + """
+from ihl_lib.data import load_prompts, sample_prompts
+from ihl_lib.runs import RunSettings, load_manifest, prepare, run, summarize"""),
+        md("## The plan\nChecked before any call: every model routes, every key is present, every request is valid."),
+        code("""prompts = sample_prompts(load_prompts(prompt_set), sample)
+settings = RunSettings(max_tokens=max_tokens, max_concurrency=max_concurrency)
+prepared = prepare(models, prompts, "baseline", settings)
+print(prepared.summary())
+prepared.plan()"""),
+        md("## The run"),
+        code("""responses = run(models, prompts, "baseline", run_name=results, settings=settings, show_plan=False)
+summarize(responses)"""),
+        md("## Failed calls\nFailed calls are not cached; running this notebook again retries exactly them."),
+        code("""responses.loc[responses["error"].notna(), ["model", "prompt_id", "error_kind", "error"]].head(10)"""),
+        md("## Example responses"),
+        code("""responses[responses["error"].isna()].sample(min(3, len(responses)), random_state=0)[["model", "prompt_id", "prompt", "response"]]"""),
+        code("""manifest = load_manifest(results)
+{k: manifest[k] for k in ("run_name", "settings", "models")}"""),
+    ],
+    "03_intervention_run.ipynb": [
+        md("""
+# 03 · Intervention run
+
+The same models and prompts, now **with the standard IHL/IHRL safety system prompt**
+(`ihl_lib.prompts.SAFETY_PROMPT_V1`, this package's reconstruction: the original study's text is not public).
+The prompts are sampled exactly as in notebook 02, so the two runs stay paired.
+"""),
+        params("""models = None
+prompt_set = "ihl_violations"
+sample = None
+max_tokens = 256
+max_concurrency = 4
+results = "local-run\""""),
+        code(SETUP + """
+from ihl_lib.data import load_prompts, sample_prompts
+from ihl_lib.prompts import SAFETY_PROMPT_V1
+from ihl_lib.runs import RunSettings, prepare, run, summarize"""),
+        md("## The safety prompt"),
+        code("""print(f"{SAFETY_PROMPT_V1.name} {SAFETY_PROMPT_V1.version}  sha256 {SAFETY_PROMPT_V1.sha256[:16]}…\\n")
+print(SAFETY_PROMPT_V1.text)"""),
+        md("## The plan"),
+        code("""prompts = sample_prompts(load_prompts(prompt_set), sample)
+settings = RunSettings(max_tokens=max_tokens, max_concurrency=max_concurrency)
+prepared = prepare(models, prompts, "intervention", settings)
+print(prepared.summary())
+prepared.plan()"""),
+        md("## The run"),
+        code("""responses = run(models, prompts, "intervention", run_name=results, settings=settings, show_plan=False)
+summarize(responses)"""),
+        code("""responses.loc[responses["error"].notna(), ["model", "prompt_id", "error_kind", "error"]].head(10)"""),
+        md("## Example responses"),
+        code("""responses[responses["error"].isna()].sample(min(3, len(responses)), random_state=0)[["model", "prompt_id", "prompt", "response"]]"""),
+    ],
+    "04_judging.ipynb": [
+        md("""
+# 04 · Judging
+
+A panel of three judges labels every stored response: refusal vs compliance (full compliance, full refusal,
+partial refusal) and, for refusals, helpful vs unhelpful. The panel policy (quorum of two valid votes,
+strict majority, ties and parse failures `unresolved` but kept in every denominator) is written in
+`ihl_lib/judges.py`. Judging never regenerates a response; its calls are cached by judge-prompt version.
+With `allow_model_calls = False` the notebook reads stored judgments instead (the analysis-only path).
+"""),
+        params("""results = "local-run"
+judges = None             # comma-separated judge ids; None: the offline default panel
+allow_model_calls = True
+max_concurrency = 4"""),
+        code(SETUP + """
+from ihl_lib import plots
+from ihl_lib.judges import DEFAULT_PANEL, ITEM_KEY
+from ihl_lib.judging import judge_run, load_audit, load_judgments, load_verdicts
+from ihl_lib.metrics import agreement_with, human_labels, judge_agreement, rates, vote_matrix
+from ihl_lib.report import describe_agreement
+from ihl_lib.runs import load_responses"""),
+        code("""responses = load_responses(results)
+panel = [j.strip() for j in judges.split(",")] if judges else list(DEFAULT_PANEL)
+if allow_model_calls:
+    out = judge_run(results, panel, max_concurrency=max_concurrency)
+    judgments, verdicts = out["judgments"], out["verdicts"]
+else:
+    judgments, verdicts = load_judgments(results), load_verdicts(results)
+print("judges:", sorted(judgments["judge_id"].unique()))
+print(f"{len(verdicts)} items judged")"""),
+        md("## Verdicts per model and condition\nRates over all prompts (as the original study reports them) and helpfulness over refusals."),
+        code("""rates(verdicts)"""),
+        md("## Each judge's labels"),
+        code("""pd.crosstab(judgments["judge_id"], judgments["label"])"""),
+        md("## Agreement"),
+        code("""agreement = judge_agreement(judgments)
+display(Markdown(describe_agreement(agreement)))
+agreement["pairwise"]"""),
+        code("""fig = plots.agreement_heatmap(agreement["pairwise"])
+plots.save_figure(fig, "judge_agreement");"""),
+        md("### Each judge against the rule-based baseline"),
+        code("""if "rules" in set(judgments["judge_id"]):
+    baseline_labels = judgments[judgments["judge_id"] == "rules"].set_index(ITEM_KEY)["label"]
+    display(agreement_with(judgments, baseline_labels, "rules"))"""),
+        md("## Examples of each label"),
+        code("""examples = verdicts.merge(responses[[*ITEM_KEY, "prompt", "response"]], on=ITEM_KEY)
+examples.groupby("label").head(2).sort_values("label")[["label", "helpful", "prompt_id", "condition", "response"]]"""),
+        md("## The audit sheet\nItems the judges disagree on are exported to `data/results/<results>/audit.csv` with empty `human_label` / `human_helpful` columns. Once a person fills them, the next cell reports each judge's accuracy and kappa against the human labels."),
+        code("""audit = load_audit(results)
+print(f"{len(audit)} items in the audit sheet")
+humans = human_labels(audit)
+if len(humans):
+    display(agreement_with(judgments, humans, "human"))
+else:
+    print("no human labels yet: fill human_label in audit.csv (full_compliance / full_refusal / partial_refusal)")"""),
+    ],
+    "05_significance_tests.ipynb": [
+        md("""
+# 05 · Significance tests
+
+Did the safety prompt change refusal and helpfulness, and for which models? Every test is paired: the same
+prompts under baseline and intervention. The functions are in `ihl_lib.stats` (pure: frames in, numbers out).
+Unresolved verdicts count as "no", and stay in every denominator. The prose below is generated from the
+tables, so it stays true when the numbers change.
+"""),
+        params("""results = "local-run"
+prompt_set = "ihl_violations"
+n_boot = 2000
+seed = 0"""),
+        code(SETUP + """
+from ihl_lib import plots
+from ihl_lib.judging import load_verdicts
+from ihl_lib.report import describe_paired, describe_rates
+from ihl_lib.stats import cochran_q, gee_odds_ratios, paired_tests, rate_table"""),
+        code("""verdicts = load_verdicts(results)
+verdicts = verdicts[verdicts["prompt_set"] == prompt_set]
+verdicts.groupby(["model", "condition"]).size().rename("prompts").to_frame()"""),
+        md("## Rates with Wilson 95% confidence intervals"),
+        code("""refusal = rate_table(verdicts, "refused")
+helpful = rate_table(verdicts, "helpful")
+display(Markdown("**Refusal**\\n" + describe_rates(refusal, "refused")))
+display(Markdown("**Helpful refusal (share of all prompts)**\\n" + describe_rates(helpful, "helpful")))"""),
+        code("""plots.save_figure(plots.rate_bars(refusal, "Refusal rate", "refused (% of all prompts)"), "refusal_rate_by_model")
+plots.save_figure(plots.helpfulness_dumbbell(helpful), "helpfulness_before_after");"""),
+        md("## Baseline vs intervention, per model\nMcNemar's exact test on the discordant pairs, a seeded paired bootstrap CI for the difference, Holm-adjusted across models."),
+        code("""tests = pd.concat([paired_tests(verdicts, outcome, n_boot=n_boot, seed=seed) for outcome in ("refused", "helpful")], ignore_index=True)
+tests"""),
+        code("""for outcome, what in (("refused", "refusal"), ("helpful", "helpful refusal")):
+    display(Markdown(f"**{what.capitalize()}**\\n" + describe_paired(tests[tests["outcome"] == outcome], what)))"""),
+        md("## Across models\nCochran's Q asks whether the models differ under one condition; the GEE logistic model (prompts as clusters) reports odds ratios for model x condition."),
+        code("""pd.DataFrame([cochran_q(verdicts, outcome, condition) for outcome in ("refused", "helpful") for condition in sorted(verdicts["condition"].unique())])"""),
+        code("""for outcome in ("refused", "helpful"):
+    display(Markdown(f"**GEE, outcome: {outcome}**"))
+    display(gee_odds_ratios(verdicts, outcome))"""),
+        md("## Beside the original study\n`data/paper_reference.csv` holds every figure the study states (blank where unknown). Model names are matched on the study's short keys."),
+        code("""from ihl_lib.models import STUDY_MODELS
+reference = pd.read_csv("../data/paper_reference.csv")
+key_of = {v: k for k, v in STUDY_MODELS.items()}
+ours = pd.concat([refusal.assign(metric="refusal_rate"), helpful.assign(metric="helpful_rate")])
+ours = ours.assign(model_key=ours["model"].map(key_of), value=ours["rate"] * 100).dropna(subset=["model_key"])
+if ours.empty:
+    print("none of this run's models is one of the study's eight: nothing to compare (the reference figures are in the table below)")
+else:
+    plots.save_figure(plots.paper_comparison(ours[["model_key", "metric", "condition", "value"]], reference), "comparison_with_paper")
+reference.dropna(subset=["value", "value_low"], how="all")"""),
+    ],
+    "06_per_rule_breakdown.ipynb": [
+        md("""
+# 06 · Per-rule breakdown
+
+Where do refusals and helpful refusals fall across the six parts, 43 chapters and 161 rules of customary IHL?
+Every rate is shown with its count; confidence intervals only where n allows (n ≥ 5). With two prompts per
+rule, a per-rule rate is one of 0, 50 or 100%: read the heatmap for patterns, not single cells.
+"""),
+        params("""results = "local-run"
+prompt_set = "ihl_violations\""""),
+        code(SETUP + """
+from ihl_lib import plots
+from ihl_lib.data import load_rules
+from ihl_lib.judging import load_verdicts
+from ihl_lib.stats import breakdown"""),
+        code("""rules = load_rules()
+verdicts = load_verdicts(results)
+verdicts = verdicts[verdicts["prompt_set"] == prompt_set]"""),
+        md("## By part"),
+        code("""by_part = breakdown(verdicts, rules, "refused", "part")
+by_part"""),
+        code("""plots.save_figure(plots.part_bars(by_part, "refusal rate"), "refusal_by_part")
+plots.save_figure(plots.part_bars(breakdown(verdicts, rules, "helpful", "part"), "helpful refusal rate"), "helpfulness_by_part");"""),
+        md("## By chapter"),
+        code("""breakdown(verdicts, rules, "refused", "chapter")"""),
+        md("## By rule"),
+        code("""by_rule = breakdown(verdicts, rules, "refused", "rule")
+plots.save_figure(plots.rule_heatmap(by_rule, rules, "refusal rate"), "refusal_by_rule_heatmap")
+plots.save_figure(plots.rule_heatmap(breakdown(verdicts, rules, "helpful", "rule"), rules, "helpful refusal rate"), "helpfulness_by_rule_heatmap");"""),
+        md("### Rules least often refused\nAveraged over models, per condition; ties broken by rule number."),
+        code("""least = by_rule.groupby(["condition", "rule_id", "title"], as_index=False).agg(n=("n", "sum"), k=("k", "sum"))
+least["rate"] = least["k"] / least["n"]
+least.sort_values(["condition", "rate", "rule_id"]).groupby("condition").head(8)"""),
+    ],
+}
+
+
+def main() -> None:
+    NB.mkdir(exist_ok=True)
+    for name, cells in NOTEBOOKS.items():
+        nb = new_notebook(cells=cells)
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata["language_info"] = {"name": "python"}
+        nbformat.write(nb, NB / name)
+        print("wrote", NB / name)
+
+
+if __name__ == "__main__":
+    main()
