@@ -682,6 +682,10 @@ async def acomplete_many(
         else:
             pending[key] = [i]
     state.done = state.cached
+    if pending and os.environ.get("IHL_NO_MODEL_CALLS"):
+        raise ModelCallError(
+            f"{len(pending)} request(s) are not cached and model calls are disabled (IHL_NO_MODEL_CALLS is set): "
+            "this path must run from stored results only", kind="disabled")
 
     if progress and pending:
         from tqdm.auto import tqdm

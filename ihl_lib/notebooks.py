@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -133,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         notebooks = discover(numbers=ANALYSIS_NUMBERS)
         params.setdefault("results", "reference-smollm2")
         params["allow_model_calls"] = False
+        os.environ["IHL_NO_MODEL_CALLS"] = "1"  # the kernels inherit it: any uncached call fails loudly
     else:
         notebooks = discover(numbers=args.only) if args.only else discover()
     if not notebooks:

@@ -249,3 +249,13 @@ def test_cost_comes_from_litellm_prices_when_known(api_key, cache, server):
     assert r.cost_usd is not None and 0 < r.cost_usd < 0.001
     totals = usage_totals([r])
     assert totals.loc["openai/gpt-4o-mini-2024-07-18", "cost_usd"] == pytest.approx(r.cost_usd)
+
+
+def test_model_calls_can_be_disabled_for_analysis_only_paths(api_key, cache, server, monkeypatch):
+    complete_many([req(server, "cached one")], cache=cache, progress=False)
+    monkeypatch.setenv("IHL_NO_MODEL_CALLS", "1")
+    [hit] = complete_many([req(server, "cached one")], cache=cache, progress=False)
+    assert hit.from_cache
+    with pytest.raises(ModelCallError, match="IHL_NO_MODEL_CALLS"):
+        complete_many([req(server, "cached one"), req(server, "new one")], cache=cache, progress=False)
+    assert server.request_count == 1
