@@ -21,10 +21,13 @@ import pandas as pd
 __all__ = [
     "NOT_ENOUGH_DATA",
     "PairingError",
+    "as_binary",
     "breakdown",
     "cochran_q",
     "gee_odds_ratios",
+    "holm",
     "paired_outcomes",
+    "paired_test",
     "paired_tests",
     "rate_table",
     "wilson_ci",
@@ -46,7 +49,7 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], what: str = "verdicts"
         raise ValueError(f"the {what} frame lacks column(s) {missing}")
 
 
-def _binary(series: pd.Series) -> pd.Series:
+def as_binary(series: pd.Series) -> pd.Series:
     """True/False/None -> 1/0/0: unresolved counts as "no" (and stays in n)."""
     return series.map(lambda v: 1 if v is True or v == 1 else 0).astype(int)
 
@@ -70,7 +73,7 @@ def rate_table(verdicts: pd.DataFrame, outcome: str = "refused", by: Sequence[st
     """
     by = list(by)
     _require(verdicts, [*by, outcome])
-    frame = verdicts.assign(_y=_binary(verdicts[outcome]))
+    frame = verdicts.assign(_y=as_binary(verdicts[outcome]))
     grouped = frame.groupby(by, sort=True)["_y"].agg(["size", "sum"]).rename(columns={"size": "n", "sum": "k"}).reset_index()
     grouped["rate"] = grouped["k"] / grouped["n"]
     cis = [wilson_ci(int(k), int(n)) if n >= min_n_for_ci else (np.nan, np.nan) for k, n in zip(grouped["k"], grouped["n"])]
@@ -98,7 +101,7 @@ def paired_outcomes(verdicts: pd.DataFrame, outcome: str, model: str, condition_
             f"{len(only_b)} only in {condition_b} (e.g. {example}); run both conditions on the same prompts"
         )
     b = b.reindex(a.index)
-    return pd.DataFrame({"a": _binary(a).to_numpy(), "b": _binary(b).to_numpy()}, index=a.index)
+    return pd.DataFrame({"a": as_binary(a).to_numpy(), "b": as_binary(b).to_numpy()}, index=a.index)
 
 
 def _bootstrap_diff_ci(a: np.ndarray, b: np.ndarray, n_boot: int, seed: int, alpha: float = 0.05) -> tuple[float, float]:
@@ -106,6 +109,47 @@ def _bootstrap_diff_ci(a: np.ndarray, b: np.ndarray, n_boot: int, seed: int, alp
     idx = rng.integers(0, len(a), size=(n_boot, len(a)))
     diffs = b[idx].mean(axis=1) - a[idx].mean(axis=1)
     return float(np.quantile(diffs, alpha / 2)), float(np.quantile(diffs, 1 - alpha / 2))
+
+
+def paired_test(a: np.ndarray, b: np.ndarray, *, min_pairs: int = MIN_PAIRS, n_boot: int = 2000, seed: int = 0) -> dict[str, object]:
+    """McNemar's exact test and a paired bootstrap CI for two aligned 0/1 arrays.
+
+    Returns:
+        n_pairs, rate_a, rate_b, diff (b - a), diff_ci_low/high, a_only (1 under a,
+        0 under b), b_only, p_value, status (``ok`` or ``not enough data``).
+    """
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    a, b = np.asarray(a, dtype=int), np.asarray(b, dtype=int)
+    if a.shape != b.shape:
+        raise PairingError(f"paired arrays differ in length: {len(a)} vs {len(b)}")
+    row: dict[str, object] = {
+        "n_pairs": len(a),
+        "rate_a": a.mean() if len(a) else np.nan,
+        "rate_b": b.mean() if len(b) else np.nan,
+        "a_only": int(((a == 1) & (b == 0)).sum()),
+        "b_only": int(((a == 0) & (b == 1)).sum()),
+    }
+    row["diff"] = row["rate_b"] - row["rate_a"]  # type: ignore[operator]
+    if len(a) < min_pairs:
+        return {**row, "status": NOT_ENOUGH_DATA, "p_value": np.nan, "diff_ci_low": np.nan, "diff_ci_high": np.nan}
+    table = [[int(((a == 1) & (b == 1)).sum()), row["a_only"]], [row["b_only"], int(((a == 0) & (b == 0)).sum())]]
+    low, high = _bootstrap_diff_ci(a, b, n_boot, seed)
+    return {**row, "status": "ok", "p_value": float(mcnemar(table, exact=True).pvalue), "diff_ci_low": low, "diff_ci_high": high}
+
+
+def holm(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add ``p_holm``: Holm-adjusted p-values over the rows whose status is ``ok``."""
+    from statsmodels.stats.multitest import multipletests
+
+    out = frame.copy()
+    out["p_holm"] = np.nan
+    if out.empty:
+        return out
+    tested = out["status"] == "ok"
+    if tested.any():
+        out.loc[tested, "p_holm"] = multipletests(out.loc[tested, "p_value"], method="holm")[1]
+    return out
 
 
 def paired_tests(
@@ -125,9 +169,6 @@ def paired_tests(
         a_only (yes under a, no under b), b_only, p_value, p_holm, status
         (``ok`` or ``not enough data``, in which case the test columns are NaN).
     """
-    from statsmodels.stats.contingency_tables import mcnemar
-    from statsmodels.stats.multitest import multipletests
-
     _require(verdicts, ["model", "condition", *PAIR_KEY, outcome])
     rows = []
     for model in sorted(verdicts["model"].unique()):
@@ -135,27 +176,9 @@ def paired_tests(
         if not {condition_a, condition_b} <= present:
             continue
         pairs = paired_outcomes(verdicts, outcome, model, condition_a, condition_b)
-        a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
-        row = {"model": model, "outcome": outcome, "condition_a": condition_a, "condition_b": condition_b, "n_pairs": len(pairs),
-               "rate_a": a.mean() if len(a) else np.nan, "rate_b": b.mean() if len(b) else np.nan,
-               "a_only": int(((a == 1) & (b == 0)).sum()), "b_only": int(((a == 0) & (b == 1)).sum())}
-        row["diff"] = row["rate_b"] - row["rate_a"]
-        if len(pairs) < min_pairs:
-            row.update(status=NOT_ENOUGH_DATA, p_value=np.nan, diff_ci_low=np.nan, diff_ci_high=np.nan)
-        else:
-            table = [[int(((a == 1) & (b == 1)).sum()), row["a_only"]], [row["b_only"], int(((a == 0) & (b == 0)).sum())]]
-            p = float(mcnemar(table, exact=True).pvalue)
-            low, high = _bootstrap_diff_ci(a, b, n_boot, seed)
-            row.update(status="ok", p_value=p, diff_ci_low=low, diff_ci_high=high)
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    if out.empty:
-        return out
-    tested = out["status"] == "ok"
-    out["p_holm"] = np.nan
-    if tested.any():
-        out.loc[tested, "p_holm"] = multipletests(out.loc[tested, "p_value"], method="holm")[1]
-    return out
+        result = paired_test(pairs["a"].to_numpy(), pairs["b"].to_numpy(), min_pairs=min_pairs, n_boot=n_boot, seed=seed)
+        rows.append({"model": model, "outcome": outcome, "condition_a": condition_a, "condition_b": condition_b, **result})
+    return holm(pd.DataFrame(rows))
 
 
 def cochran_q(verdicts: pd.DataFrame, outcome: str = "refused", condition: str = "baseline", min_items: int = MIN_PAIRS) -> dict[str, object]:
@@ -164,7 +187,7 @@ def cochran_q(verdicts: pd.DataFrame, outcome: str = "refused", condition: str =
 
     _require(verdicts, ["model", "condition", *PAIR_KEY, outcome])
     rows = verdicts[verdicts["condition"] == condition]
-    wide = rows.assign(_y=_binary(rows[outcome])).pivot_table(index=PAIR_KEY, columns="model", values="_y", aggfunc="first").dropna()
+    wide = rows.assign(_y=as_binary(rows[outcome])).pivot_table(index=PAIR_KEY, columns="model", values="_y", aggfunc="first").dropna()
     result: dict[str, object] = {"condition": condition, "outcome": outcome, "n_models": int(wide.shape[1]), "n_items": int(wide.shape[0])}
     if wide.shape[1] < 2 or wide.shape[0] < min_items:
         return {**result, "status": NOT_ENOUGH_DATA, "q": np.nan, "df": np.nan, "p_value": np.nan}
@@ -187,7 +210,7 @@ def gee_odds_ratios(verdicts: pd.DataFrame, outcome: str = "refused", *, referen
     import statsmodels.formula.api as smf
 
     _require(verdicts, ["model", "condition", *PAIR_KEY, outcome])
-    frame = verdicts.assign(y=_binary(verdicts[outcome]), cluster=verdicts["prompt_set"] + ":" + verdicts["prompt_id"])
+    frame = verdicts.assign(y=as_binary(verdicts[outcome]), cluster=verdicts["prompt_set"] + ":" + verdicts["prompt_id"])
     if frame["cluster"].nunique() < min_items or frame["y"].nunique() < 2:
         return pd.DataFrame([{"term": "model x condition", "status": NOT_ENOUGH_DATA}])
     n_models, n_conditions = frame["model"].nunique(), frame["condition"].nunique()
