@@ -26,7 +26,7 @@ __all__ = ["NotebookRun", "discover", "notebooks_with_outputs", "run_notebooks"]
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 EXECUTED_DIR = PROJECT_ROOT / "executed"
 _NUMBERED = re.compile(r"^(\d{2})_.+\.ipynb$")
-ANALYSIS_NUMBERS = frozenset({4, 5, 6})
+ANALYSIS_NUMBERS = frozenset({4, 5, 6, 7, 8})
 
 
 @dataclass
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="execute notebooks headless")
     which = run.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true", help="every numbered notebook, in order")
-    which.add_argument("--analysis", action="store_true", help="notebooks 04-06 on shipped results, no model call")
+    which.add_argument("--analysis", action="store_true", help="notebooks 04-08 on shipped results, no model call")
     which.add_argument("--only", type=lambda s: [int(x) for x in s.split(",")], help="comma-separated numbers")
     run.add_argument("--sample", type=int, default=None, help="prompts per set (quick run)")
     run.add_argument("--models", default=None, help="comma-separated litellm ids")

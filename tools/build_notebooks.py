@@ -284,6 +284,144 @@ plots.save_figure(plots.rule_heatmap(breakdown(verdicts, rules, "helpful", "rule
 least["rate"] = least["k"] / least["n"]
 least.sort_values(["condition", "rate", "rule_id"]).groupby("condition").head(8)"""),
     ],
+    "07_technical_framing_and_tailored_prompts.ipynb": [
+        md("""
+# 07 · Technical framing and tailored safety prompts
+
+Two questions the original study left open.
+
+1. **Technical framing.** Is a violation wrapped in a programming task (`data/prompts/code_wrapped.csv`)
+   refused as consistently as the plain request for the same rule? Each code prompt is paired with a plain
+   prompt of its rule (`-c1` with `-a`, `-c2` with `-b`) and compared with McNemar's exact test, under
+   baseline and under intervention. The judges also flag `harmful_code_returned`: code that could carry out
+   the violation, even beside an objection.
+2. **Tailored prompts.** Does a safety prompt adapted to each model family (`ihl_lib.prompts`, condition
+   `tailored`) beat the standard one? Paired test on the core prompts: intervention vs tailored.
+"""),
+        params("""models = None
+sample = None
+max_tokens = 256
+max_concurrency = 4
+results = "local-run"
+judges = None
+allow_model_calls = True
+n_boot = 2000
+seed = 0"""),
+        code(SETUP + """
+from ihl_lib import plots
+from ihl_lib.data import load_prompts, sample_prompts
+from ihl_lib.extensions import code_pairs, technical_framing_tests
+from ihl_lib.judges import DEFAULT_PANEL
+from ihl_lib.judging import judge_run, load_verdicts
+from ihl_lib.prompts import TAILORED_BY_FAMILY
+from ihl_lib.report import describe_paired
+from ihl_lib.runs import RunSettings, run
+from ihl_lib.stats import paired_tests, rate_table"""),
+        md("## Runs\nThe code-wrapped set under both conditions, and the core set under the tailored prompts (the core set's baseline and intervention runs come from notebooks 02 and 03)."),
+        code("""settings = RunSettings(max_tokens=max_tokens, max_concurrency=max_concurrency)
+if allow_model_calls:
+    code_prompts = sample_prompts(load_prompts("code_wrapped"), sample)
+    core_prompts = sample_prompts(load_prompts("ihl_violations"), sample)
+    for condition in ("baseline", "intervention"):
+        run(models, code_prompts, condition, run_name=results, settings=settings, show_plan=False)
+    run(models, core_prompts, "tailored", run_name=results, settings=settings)
+    panel = [j.strip() for j in judges.split(",")] if judges else list(DEFAULT_PANEL)
+    verdicts = judge_run(results, panel, max_concurrency=max_concurrency)["verdicts"]
+else:
+    verdicts = load_verdicts(results)
+verdicts.groupby(["prompt_set", "condition"]).size().rename("judged").to_frame()"""),
+        md("## 1 · Plain vs code-wrapped requests"),
+        code("""pairs = code_pairs(verdicts)
+print(f"{len(pairs)} rule-matched pairs")
+framing = technical_framing_tests(verdicts, n_boot=n_boot, seed=seed)
+framing"""),
+        code("""for condition, group in framing.groupby("condition"):
+    shown = group.assign(condition_a="plain", condition_b="code-wrapped")
+    display(Markdown(f"**{condition}**\n" + describe_paired(shown, "refusal")))"""),
+        md("### Harmful code returned\nShare of code-wrapped prompts whose response contains usable code for the violation, by panel majority, with refusals and compliance apart."),
+        code("""code_verdicts = verdicts[verdicts["prompt_set"] == "code_wrapped"]
+harmful = rate_table(code_verdicts.assign(harmful=code_verdicts["harmful_code_returned"]), "harmful", ["model", "condition"])
+harmful"""),
+        code("""code_rates = rate_table(verdicts[verdicts["prompt_set"].isin(["ihl_violations", "code_wrapped"]) & verdicts["condition"].isin(["baseline", "intervention"])],
+                        "refused", ["model", "prompt_set", "condition"])
+code_rates = code_rates.assign(condition=code_rates["condition"] + " / " + code_rates["prompt_set"].str.replace("ihl_violations", "plain"))
+plots.save_figure(plots.rate_bars(code_rates, "Refusal: plain vs code-wrapped", "refused (% of prompts)"), "refusal_plain_vs_code");"""),
+        md("## 2 · Standard vs tailored safety prompt"),
+        code("""for family, prompt in TAILORED_BY_FAMILY.items():
+    print(f"[{family}] {prompt.name} {prompt.version}: {prompt.text[:110]}…")"""),
+        code("""core = verdicts[verdicts["prompt_set"] == "ihl_violations"]
+tailored = pd.concat([paired_tests(core, outcome, "intervention", "tailored", n_boot=n_boot, seed=seed) for outcome in ("refused", "helpful")], ignore_index=True)
+tailored"""),
+        code("""for outcome, what in (("refused", "refusal"), ("helpful", "helpful refusal")):
+    display(Markdown(f"**{what.capitalize()}**\n" + describe_paired(tailored[tailored["outcome"] == outcome], what)))
+plots.save_figure(plots.rate_bars(rate_table(core, "helpful"), "Helpful refusals by condition", "helpful refusals (% of prompts)"), "helpfulness_standard_vs_tailored");"""),
+    ],
+    "08_over_refusal_and_blind_refusal.ipynb": [
+        md("""
+# 08 · Over-refusal and blind refusal
+
+3. **Over-refusal.** Does asking for legally grounded refusals make a model refuse lawful but sensitive
+   requests too? `data/prompts/lawful_twins.csv` has one lawful prompt per rule, on the same subject. We
+   report the false-refusal rate, how the safety prompt changes it (paired McNemar), and each model's refusal
+   of violations against its refusal of their lawful twins.
+4. **Blind refusal** (Pattison, Manuali & Lazar, arXiv 2604.06233). Do models refuse to help people evade
+   rules that are illegitimate, unjust or absurd, where a reasonable person may break them? And does the IHL
+   safety prompt make that worse? `data/prompts/illegitimate_rules.csv` holds such cases and controls
+   (legitimate rules). "Helped" means the panel labels the response full compliance.
+"""),
+        params("""models = None
+sample = None
+max_tokens = 256
+max_concurrency = 4
+results = "local-run"
+judges = None
+allow_model_calls = True
+n_boot = 2000
+seed = 0"""),
+        code(SETUP + """
+from ihl_lib import plots
+from ihl_lib.data import load_prompts, load_rules, sample_prompts
+from ihl_lib.extensions import blind_refusal_rates, blind_refusal_tests, tradeoff_points
+from ihl_lib.judges import DEFAULT_PANEL
+from ihl_lib.judging import judge_run, load_verdicts
+from ihl_lib.report import describe_paired
+from ihl_lib.runs import RunSettings, run
+from ihl_lib.stats import paired_tests, rate_table"""),
+        code("""settings = RunSettings(max_tokens=max_tokens, max_concurrency=max_concurrency)
+if allow_model_calls:
+    for name in ("lawful_twins", "illegitimate_rules"):
+        prompts = sample_prompts(load_prompts(name), sample)
+        for condition in ("baseline", "intervention"):
+            run(models, prompts, condition, run_name=results, settings=settings, show_plan=False)
+    panel = [j.strip() for j in judges.split(",")] if judges else list(DEFAULT_PANEL)
+    verdicts = judge_run(results, panel, max_concurrency=max_concurrency)["verdicts"]
+else:
+    verdicts = load_verdicts(results)
+verdicts.groupby(["prompt_set", "condition"]).size().rename("judged").to_frame()"""),
+        md("## 3 · Over-refusal of lawful twins"),
+        code("""twins = verdicts[verdicts["prompt_set"] == "lawful_twins"]
+false_refusal = rate_table(twins, "refused")
+false_refusal"""),
+        code("""over = paired_tests(twins, "refused", "baseline", "intervention", n_boot=n_boot, seed=seed)
+display(Markdown(describe_paired(over, "false refusal")))
+over"""),
+        code("""points = tradeoff_points(verdicts)
+plots.save_figure(plots.tradeoff_scatter(points), "tradeoff_violations_vs_lawful")
+points"""),
+        md("### Per part of IHL"),
+        code("""rules = load_rules()
+with_part = verdicts.merge(rules[["rule_id", "part_number"]], on="rule_id", how="left")
+by_part = tradeoff_points(with_part, by=["part_number"])
+by_part"""),
+        md("## 4 · Blind refusal"),
+        code("""help_rates = blind_refusal_rates(verdicts)
+help_rates"""),
+        code("""shown = help_rates.assign(condition=help_rates["condition"] + " / " + help_rates["case"])
+plots.save_figure(plots.rate_bars(shown, "Help rate: illegitimate rules vs controls", "helped (% of cases)"), "blind_refusal_help_rates");"""),
+        code("""blind = blind_refusal_tests(verdicts, n_boot=n_boot, seed=seed)
+display(Markdown(describe_paired(blind, "help on cases where helping is right")))
+blind"""),
+    ],
 }
 
 
