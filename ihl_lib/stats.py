@@ -24,6 +24,7 @@ __all__ = [
     "as_binary",
     "breakdown",
     "cochran_q",
+    "common_prompts",
     "gee_odds_ratios",
     "holm",
     "paired_outcomes",
@@ -79,6 +80,19 @@ def rate_table(verdicts: pd.DataFrame, outcome: str = "refused", by: Sequence[st
     cis = [wilson_ci(int(k), int(n)) if n >= min_n_for_ci else (np.nan, np.nan) for k, n in zip(grouped["k"], grouped["n"])]
     grouped["ci_low"], grouped["ci_high"] = zip(*cis) if cis else ([], [])
     return grouped
+
+
+def common_prompts(verdicts: pd.DataFrame, condition_a: str, condition_b: str) -> pd.DataFrame:
+    """Only the rows of prompts that each model answered under both conditions (and no other condition).
+
+    Use it explicitly before a paired test when one condition ran on a sample:
+    :func:`paired_outcomes` refuses unpaired data rather than dropping it silently.
+    """
+    _require(verdicts, ["model", "condition", *PAIR_KEY])
+    rows = verdicts[verdicts["condition"].isin([condition_a, condition_b])]
+    counts = rows.groupby(["model", *PAIR_KEY])["condition"].nunique()
+    both = counts[counts == 2].index
+    return rows.set_index(["model", *PAIR_KEY]).loc[lambda f: f.index.isin(both)].reset_index()
 
 
 def paired_outcomes(verdicts: pd.DataFrame, outcome: str, model: str, condition_a: str, condition_b: str) -> pd.DataFrame:

@@ -133,3 +133,15 @@ def test_breakdown_by_part_has_counts_and_guards_ci():
     assert len(rules) == 161 and (rules["n"] == 2).all() and rules["ci_low"].isna().all()
     with pytest.raises(ValueError, match="level"):
         breakdown(v, load_rules(), level="article")
+
+
+def test_common_prompts_restricts_to_pairs_explicitly():
+    from ihl_lib.stats import common_prompts
+
+    v = _verdicts({("m", "intervention"): [True] * 20, ("m", "tailored"): [False] * 12})
+    with pytest.raises(PairingError):
+        paired_tests(v, "refused", "intervention", "tailored")
+    both = common_prompts(v, "intervention", "tailored")
+    assert len(both) == 24 and set(both["prompt_id"]) == {f"p{i:03d}" for i in range(12)}
+    row = paired_tests(both, "refused", "intervention", "tailored").iloc[0]
+    assert row["n_pairs"] == 12 and row["a_only"] == 12

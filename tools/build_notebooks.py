@@ -316,7 +316,7 @@ from ihl_lib.judging import judge_run, load_verdicts
 from ihl_lib.prompts import TAILORED_BY_FAMILY
 from ihl_lib.report import describe_paired
 from ihl_lib.runs import RunSettings, run
-from ihl_lib.stats import paired_tests, rate_table"""),
+from ihl_lib.stats import common_prompts, paired_tests, rate_table"""),
         md("## Runs\nThe code-wrapped set under both conditions, and the core set under the tailored prompts (the core set's baseline and intervention runs come from notebooks 02 and 03)."),
         code("""settings = RunSettings(max_tokens=max_tokens, max_concurrency=max_concurrency)
 if allow_model_calls:
@@ -349,7 +349,8 @@ plots.save_figure(plots.rate_bars(code_rates, "Refusal: plain vs code-wrapped", 
         md("## 2 · Standard vs tailored safety prompt"),
         code("""for family, prompt in TAILORED_BY_FAMILY.items():
     print(f"[{family}] {prompt.name} {prompt.version}: {prompt.text[:110]}…")"""),
-        code("""core = verdicts[verdicts["prompt_set"] == "ihl_violations"]
+        code("""core = common_prompts(verdicts[verdicts["prompt_set"] == "ihl_violations"], "intervention", "tailored")
+print(f"{core['prompt_id'].nunique()} prompts ran under both the standard and the tailored prompt")
 tailored = pd.concat([paired_tests(core, outcome, "intervention", "tailored", n_boot=n_boot, seed=seed) for outcome in ("refused", "helpful")], ignore_index=True)
 tailored"""),
         code("""for outcome, what in (("refused", "refusal"), ("helpful", "helpful refusal")):
@@ -386,7 +387,7 @@ from ihl_lib.judges import DEFAULT_PANEL
 from ihl_lib.judging import judge_run, load_verdicts
 from ihl_lib.report import describe_paired
 from ihl_lib.runs import RunSettings, run
-from ihl_lib.stats import paired_tests, rate_table"""),
+from ihl_lib.stats import common_prompts, paired_tests, rate_table"""),
         code("""settings = RunSettings(max_tokens=max_tokens, max_concurrency=max_concurrency)
 if allow_model_calls:
     for name in ("lawful_twins", "illegitimate_rules"):
@@ -402,7 +403,7 @@ verdicts.groupby(["prompt_set", "condition"]).size().rename("judged").to_frame()
         code("""twins = verdicts[verdicts["prompt_set"] == "lawful_twins"]
 false_refusal = rate_table(twins, "refused")
 false_refusal"""),
-        code("""over = paired_tests(twins, "refused", "baseline", "intervention", n_boot=n_boot, seed=seed)
+        code("""over = paired_tests(common_prompts(twins, "baseline", "intervention"), "refused", "baseline", "intervention", n_boot=n_boot, seed=seed)
 display(Markdown(describe_paired(over, "false refusal")))
 over"""),
         code("""points = tradeoff_points(verdicts)
@@ -428,11 +429,16 @@ blind"""),
 def main() -> None:
     NB.mkdir(exist_ok=True)
     for name, cells in NOTEBOOKS.items():
+        for i, cell in enumerate(cells):
+            cell.id = f"c{i:02d}"  # stable ids: a rebuild changes only what was edited
         nb = new_notebook(cells=cells)
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nb.metadata["language_info"] = {"name": "python"}
-        nbformat.write(nb, NB / name)
-        print("wrote", NB / name)
+        text = nbformat.writes(nb) + "\n"
+        path = NB / name
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            print("wrote", path)
 
 
 if __name__ == "__main__":
