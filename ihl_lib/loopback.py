@@ -312,3 +312,33 @@ class LoopbackServer:
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
         }
         return web.json_response(payload)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve from the command line: ``python -m ihl_lib.loopback --latency 0.2``.
+
+    Prints ``PORT <n>`` once listening (for benchmarks that run the server in
+    its own process), then serves until killed.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m ihl_lib.loopback", description="OpenAI-compatible loopback server")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--p429", type=float, default=0.0)
+    parser.add_argument("--p500", type=float, default=0.0)
+    parser.add_argument("--phang", type=float, default=0.0)
+    parser.add_argument("--pmalformed", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    plan = FaultPlan(p429=args.p429, p500=args.p500, phang=args.phang, pmalformed=args.pmalformed, seed=args.seed)
+    server = LoopbackServer(plan, latency=args.latency, port=args.port, record_bodies=False).start()
+    print(f"PORT {server.port}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
