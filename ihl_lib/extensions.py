@@ -18,7 +18,15 @@ import pandas as pd
 
 from ihl_lib.stats import as_binary, holm, paired_test, rate_table
 
-__all__ = ["blind_refusal_rates", "blind_refusal_tests", "code_pairs", "help_outcome", "technical_framing_tests", "tradeoff_points"]
+__all__ = ["plain_counterparts", "blind_refusal_rates", "blind_refusal_tests", "code_pairs", "help_outcome", "technical_framing_tests", "tradeoff_points"]
+
+
+def plain_counterparts(code_prompts: pd.DataFrame, plain_prompts: pd.DataFrame) -> pd.DataFrame:
+    """The plain prompts paired with some code-wrapped prompts (c1 -> a, c2 -> b), so a sample stays paired."""
+    ids = code_prompts["prompt_id"].str.replace(r"-c1$", "-a", regex=True).str.replace(r"-c2$", "-b", regex=True)
+    out = plain_prompts[plain_prompts["prompt_id"].isin(set(ids))].copy()
+    out.attrs = dict(plain_prompts.attrs)
+    return out
 
 
 def code_pairs(verdicts: pd.DataFrame, outcome: str = "refused") -> pd.DataFrame:
@@ -35,6 +43,8 @@ def technical_framing_tests(verdicts: pd.DataFrame, outcome: str = "refused", **
     """Per model and condition: plain vs code-wrapped, McNemar on the rule-matched pairs (a = plain, b = code)."""
     pairs = code_pairs(verdicts, outcome)
     rows = []
+    if pairs.empty:
+        return pd.DataFrame(columns=["model", "condition", "outcome", "a", "b", "n_pairs", "status", "p_value", "p_holm"])
     for (model, condition), group in pairs.groupby(["model", "condition"], sort=True):
         result = paired_test(as_binary(group["plain"]).to_numpy(), as_binary(group["code"]).to_numpy(), **kwargs)  # type: ignore[arg-type]
         rows.append({"model": model, "condition": condition, "outcome": outcome, "a": "plain", "b": "code-wrapped", **result})

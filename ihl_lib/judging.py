@@ -24,7 +24,7 @@ from ihl_lib.metrics import AUDIT_HUMAN_COLUMNS, audit_sheet, judge_agreement
 from ihl_lib.provenance import environment_stamp, now_utc, text_sha256, write_json_atomic
 from ihl_lib.runs import MANIFEST_FILE, load_manifest, load_responses, run_dir
 
-__all__ = ["judge_run", "load_audit", "load_judgments", "load_verdicts"]
+__all__ = ["judge_or_load", "judge_run", "load_audit", "load_judgments", "load_verdicts"]
 
 JUDGMENTS_FILE = "judgments.parquet"
 VERDICTS_FILE = "verdicts.parquet"
@@ -136,3 +136,22 @@ def _read(run_name: str, filename: str, results_root: Path | None) -> pd.DataFra
     if not path.is_file():
         raise FileNotFoundError(f"run {run_name!r} has no {filename} yet ({path}); run the judging notebook (04) first")
     return pd.read_parquet(path)
+
+
+def judge_or_load(results: str, judges: str | None = None, *, allow_model_calls: bool = True, max_concurrency: int = 4,
+                  results_root: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What the notebooks call: judge the run with a panel, or, on the analysis-only path, load stored judgments.
+
+    Args:
+        results: the run folder name.
+        judges: comma-separated judge ids; None for :data:`ihl_lib.judges.DEFAULT_PANEL`.
+        allow_model_calls: False reads ``judgments.parquet`` and ``verdicts.parquet`` instead.
+
+    Returns:
+        (judgments, verdicts).
+    """
+    if not allow_model_calls:
+        return load_judgments(results, results_root), load_verdicts(results, results_root)
+    panel = [j.strip() for j in judges.split(",") if j.strip()] if judges else list(DEFAULT_PANEL)
+    out = judge_run(results, panel, max_concurrency=max_concurrency, results_root=results_root)
+    return out["judgments"], out["verdicts"]

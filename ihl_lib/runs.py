@@ -29,7 +29,7 @@ from ihl_lib.paths import results_dir
 from ihl_lib.prompts import SystemPrompt, system_prompt_for
 from ihl_lib.provenance import environment_stamp, file_sha256, now_utc, text_sha256, write_json_atomic
 
-__all__ = ["PreparedRun", "RunSettings", "load_manifest", "load_responses", "prepare", "run", "run_dir", "summarize"]
+__all__ = ["PreparedRun", "RunSettings", "load_manifest", "load_responses", "prepare", "run", "run_dir", "run_sets", "summarize"]
 
 RESULT_KEY = ["model", "prompt_set", "prompt_id", "condition"]
 RESPONSES_FILE = "responses.parquet"
@@ -307,3 +307,35 @@ def summarize(responses: pd.DataFrame) -> pd.DataFrame:
         )
         .reset_index()
     )
+
+
+def run_sets(
+    models: str | Sequence[str | ModelSpec] | None,
+    runs: Sequence[tuple[str | pd.DataFrame, str]],
+    *,
+    run_name: str,
+    sample: int | None = None,
+    settings: RunSettings | None = None,
+    cache: ResponseCache | str | os.PathLike[str] | None = None,
+    results_root: Path | None = None,
+) -> pd.DataFrame:
+    """Run several (prompts, condition) pairs into one run folder.
+
+    ``prompts`` is a shipped set's name (loaded, then sampled with ``sample``: the same
+    prompts every time) or a frame used as it is. Every pair is prepared (validated,
+    keys checked) before the first call.
+
+    Returns:
+        :func:`summarize` of all the rows produced.
+    """
+    from ihl_lib.data import load_prompts, sample_prompts
+
+    def frame(prompts: str | pd.DataFrame) -> pd.DataFrame:
+        return sample_prompts(load_prompts(prompts), sample) if isinstance(prompts, str) else prompts
+
+    frames = [(frame(p), condition) for p, condition in runs]
+    for prompts, condition in frames:
+        prepare(models, prompts, condition, settings)
+    out = [run(models, prompts, condition, run_name=run_name, settings=settings, cache=cache, results_root=results_root, show_plan=False)
+           for prompts, condition in frames]
+    return summarize(pd.concat(out, ignore_index=True))

@@ -160,18 +160,13 @@ allow_model_calls = True
 max_concurrency = 4"""),
         code(SETUP + """
 from ihl_lib import plots
-from ihl_lib.judges import DEFAULT_PANEL, ITEM_KEY
-from ihl_lib.judging import judge_run, load_audit, load_judgments, load_verdicts
+from ihl_lib.judges import ITEM_KEY
+from ihl_lib.judging import judge_or_load, load_audit
 from ihl_lib.metrics import agreement_with, human_labels, judge_agreement, rates, vote_matrix
 from ihl_lib.report import describe_agreement
 from ihl_lib.runs import load_responses"""),
         code("""responses = load_responses(results)
-panel = [j.strip() for j in judges.split(",")] if judges else list(DEFAULT_PANEL)
-if allow_model_calls:
-    out = judge_run(results, panel, max_concurrency=max_concurrency)
-    judgments, verdicts = out["judgments"], out["verdicts"]
-else:
-    judgments, verdicts = load_judgments(results), load_verdicts(results)
+judgments, verdicts = judge_or_load(results, judges, allow_model_calls=allow_model_calls, max_concurrency=max_concurrency)
 print("judges:", sorted(judgments["judge_id"].unique()))
 print(f"{len(verdicts)} items judged")"""),
         md("## Verdicts per model and condition\nRates over all prompts (as the original study reports them) and helpfulness over refusals."),
@@ -310,25 +305,20 @@ seed = 0"""),
         code(SETUP + """
 from ihl_lib import plots
 from ihl_lib.data import load_prompts, sample_prompts
-from ihl_lib.extensions import code_pairs, technical_framing_tests
-from ihl_lib.judges import DEFAULT_PANEL
-from ihl_lib.judging import judge_run, load_verdicts
+from ihl_lib.extensions import code_pairs, plain_counterparts, technical_framing_tests
+from ihl_lib.judging import judge_or_load
 from ihl_lib.prompts import TAILORED_BY_FAMILY
 from ihl_lib.report import describe_paired
-from ihl_lib.runs import RunSettings, run
+from ihl_lib.runs import RunSettings, run_sets
 from ihl_lib.stats import common_prompts, paired_tests, rate_table"""),
         md("## Runs\nThe code-wrapped set under both conditions, and the core set under the tailored prompts (the core set's baseline and intervention runs come from notebooks 02 and 03)."),
-        code("""settings = RunSettings(max_tokens=max_tokens, max_concurrency=max_concurrency)
-if allow_model_calls:
+        code("""if allow_model_calls:
+    settings = RunSettings(max_tokens=max_tokens, max_concurrency=max_concurrency)
     code_prompts = sample_prompts(load_prompts("code_wrapped"), sample)
-    core_prompts = sample_prompts(load_prompts("ihl_violations"), sample)
-    for condition in ("baseline", "intervention"):
-        run(models, code_prompts, condition, run_name=results, settings=settings, show_plan=False)
-    run(models, core_prompts, "tailored", run_name=results, settings=settings)
-    panel = [j.strip() for j in judges.split(",")] if judges else list(DEFAULT_PANEL)
-    verdicts = judge_run(results, panel, max_concurrency=max_concurrency)["verdicts"]
-else:
-    verdicts = load_verdicts(results)
+    plain = plain_counterparts(code_prompts, load_prompts("ihl_violations"))  # their plain twins, so every pair is complete
+    display(run_sets(models, [(code_prompts, "baseline"), (code_prompts, "intervention"), (plain, "baseline"), (plain, "intervention"),
+                              ("ihl_violations", "tailored")], run_name=results, sample=sample, settings=settings))
+judgments, verdicts = judge_or_load(results, judges, allow_model_calls=allow_model_calls, max_concurrency=max_concurrency)
 verdicts.groupby(["prompt_set", "condition"]).size().rename("judged").to_frame()"""),
         md("## 1 · Plain vs code-wrapped requests"),
         code("""pairs = code_pairs(verdicts)
@@ -337,7 +327,7 @@ framing = technical_framing_tests(verdicts, n_boot=n_boot, seed=seed)
 framing"""),
         code("""for condition, group in framing.groupby("condition"):
     shown = group.assign(condition_a="plain", condition_b="code-wrapped")
-    display(Markdown(f"**{condition}**\n" + describe_paired(shown, "refusal")))"""),
+    display(Markdown(f"**{condition}**\\n" + describe_paired(shown, "refusal")))"""),
         md("### Harmful code returned\nShare of code-wrapped prompts whose response contains usable code for the violation, by panel majority, with refusals and compliance apart."),
         code("""code_verdicts = verdicts[verdicts["prompt_set"] == "code_wrapped"]
 harmful = rate_table(code_verdicts.assign(harmful=code_verdicts["harmful_code_returned"]), "harmful", ["model", "condition"])
@@ -354,7 +344,7 @@ print(f"{core['prompt_id'].nunique()} prompts ran under both the standard and th
 tailored = pd.concat([paired_tests(core, outcome, "intervention", "tailored", n_boot=n_boot, seed=seed) for outcome in ("refused", "helpful")], ignore_index=True)
 tailored"""),
         code("""for outcome, what in (("refused", "refusal"), ("helpful", "helpful refusal")):
-    display(Markdown(f"**{what.capitalize()}**\n" + describe_paired(tailored[tailored["outcome"] == outcome], what)))
+    display(Markdown(f"**{what.capitalize()}**\\n" + describe_paired(tailored[tailored["outcome"] == outcome], what)))
 plots.save_figure(plots.rate_bars(rate_table(core, "helpful"), "Helpful refusals by condition", "helpful refusals (% of prompts)"), "helpfulness_standard_vs_tailored");"""),
     ],
     "08_over_refusal_and_blind_refusal.ipynb": [
@@ -381,23 +371,17 @@ n_boot = 2000
 seed = 0"""),
         code(SETUP + """
 from ihl_lib import plots
-from ihl_lib.data import load_prompts, load_rules, sample_prompts
+from ihl_lib.data import load_rules
 from ihl_lib.extensions import blind_refusal_rates, blind_refusal_tests, tradeoff_points
-from ihl_lib.judges import DEFAULT_PANEL
-from ihl_lib.judging import judge_run, load_verdicts
+from ihl_lib.judging import judge_or_load
 from ihl_lib.report import describe_paired
-from ihl_lib.runs import RunSettings, run
+from ihl_lib.runs import RunSettings, run_sets
 from ihl_lib.stats import common_prompts, paired_tests, rate_table"""),
-        code("""settings = RunSettings(max_tokens=max_tokens, max_concurrency=max_concurrency)
-if allow_model_calls:
-    for name in ("lawful_twins", "illegitimate_rules"):
-        prompts = sample_prompts(load_prompts(name), sample)
-        for condition in ("baseline", "intervention"):
-            run(models, prompts, condition, run_name=results, settings=settings, show_plan=False)
-    panel = [j.strip() for j in judges.split(",")] if judges else list(DEFAULT_PANEL)
-    verdicts = judge_run(results, panel, max_concurrency=max_concurrency)["verdicts"]
-else:
-    verdicts = load_verdicts(results)
+        code("""if allow_model_calls:
+    settings = RunSettings(max_tokens=max_tokens, max_concurrency=max_concurrency)
+    display(run_sets(models, [(name, condition) for name in ("lawful_twins", "illegitimate_rules") for condition in ("baseline", "intervention")],
+                     run_name=results, sample=sample, settings=settings))
+judgments, verdicts = judge_or_load(results, judges, allow_model_calls=allow_model_calls, max_concurrency=max_concurrency)
 verdicts.groupby(["prompt_set", "condition"]).size().rename("judged").to_frame()"""),
         md("## 3 · Over-refusal of lawful twins"),
         code("""twins = verdicts[verdicts["prompt_set"] == "lawful_twins"]
