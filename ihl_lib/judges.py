@@ -40,6 +40,7 @@ from ihl_lib.models import ModelSpec, check_keys
 
 __all__ = [
     "DEFAULT_PANEL",
+    "JUDGE_CANDIDATES",
     "JUDGE_PROMPTS",
     "LABELS",
     "REFUSAL_LABELS",
@@ -52,6 +53,8 @@ __all__ = [
     "make_judge",
     "panel_verdicts",
     "parse_judge_output",
+    "study_panel",
+    "vendor",
 ]
 
 LABELS = ("full_compliance", "full_refusal", "partial_refusal")
@@ -429,12 +432,44 @@ class PrefixJudge(_KeywordJudge):
 # The offline default: two transparent keyword judges of different design and one model judge.
 # (SmolLM2-135M is far too small to judge well; the agreement figures show it.)
 DEFAULT_PANEL = ("rules", "prefix", "local/smollm2-135m::judge-v1")
-# A study panel: three providers. Choose judges that are not the judged model's vendor where possible.
-STUDY_PANEL = (
+# Study judges, one per vendor, in order of preference. A study panel takes three of them, leaving
+# out the judged model's own vendor (with four vendors here, that is always possible).
+JUDGE_CANDIDATES = (
     "openai/gpt-4o-2024-08-06::judge-v1",
     "anthropic/claude-3-7-sonnet-20250219::judge-v1",
     "gemini/gemini-2.0-flash-001::judge-v1",
+    "mistral/mistral-large-2411::judge-v1",
 )
+STUDY = "study"  # the judge spec that asks for a per-model study panel
+
+
+def vendor(model: str) -> str:
+    """Who makes ``model``: the litellm provider, or the organisation for hosts of open models.
+
+    >>> vendor("together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo"), vendor("gemini/gemini-2.0-flash-001")
+    ('meta-llama', 'google')
+    """
+    model = model.split("::")[0].split("@")[0]
+    provider, _, rest = model.partition("/")
+    if provider in ("together_ai", "openrouter", "fireworks_ai", "huggingface", "ollama", "hosted_vllm") and "/" in rest:
+        return rest.split("/")[0].lower()
+    return {"gemini": "google", "vertex_ai": "google", "azure": "openai", "text-completion-openai": "openai"}.get(provider, provider)
+
+
+def study_panel(judged_model: str, candidates: Sequence[str] | None = None, size: int = 3) -> tuple[str, ...]:
+    """Three judges from different vendors, none the vendor of ``judged_model`` where possible.
+
+    Args:
+        judged_model: the litellm id of the model whose answers are judged.
+        candidates: judge ids in order of preference; default :data:`JUDGE_CANDIDATES`.
+        size: panel size.
+
+    Candidates keep their order; those of the judged model's vendor go last.
+    """
+    own = vendor(judged_model)
+    ranked = sorted(JUDGE_CANDIDATES if candidates is None else candidates, key=lambda judge: vendor(judge) == own)
+    return tuple(ranked[:size])
+
 
 Judge = LLMJudge | RuleBasedJudge | PrefixJudge
 

@@ -19,7 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from ihl_lib.judges import DEFAULT_PANEL, ITEM_KEY, INVALID, Judge, LLMJudge, judge_responses, make_judge, panel_verdicts
+from ihl_lib.judges import DEFAULT_PANEL, ITEM_KEY, INVALID, STUDY, Judge, LLMJudge, judge_responses, make_judge, panel_verdicts, study_panel
+from ihl_lib.llm import InvalidRequestError
+from ihl_lib.models import check_keys
 from ihl_lib.metrics import AUDIT_HUMAN_COLUMNS, audit_sheet, judge_agreement
 from ihl_lib.provenance import environment_stamp, now_utc, text_sha256, write_json_atomic
 from ihl_lib.runs import MANIFEST_FILE, load_manifest, load_responses, run_dir
@@ -53,7 +55,7 @@ def _merge_audit(new: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 def judge_run(
     run_name: str,
-    judges: Iterable[str | Judge] = DEFAULT_PANEL,
+    judges: Iterable[str | Judge] | str = DEFAULT_PANEL,
     *,
     results_root: Path | None = None,
     cache: Any = None,
@@ -65,7 +67,9 @@ def judge_run(
 
     Args:
         run_name: the run folder under ``data/results``.
-        judges: judge ids (see :func:`ihl_lib.judges.make_judge`) or judge objects.
+        judges: judge ids (see :func:`ihl_lib.judges.make_judge`) or judge objects; or ``"study"``
+            for a per-model panel of three vendors other than the judged model's
+            (:func:`ihl_lib.judges.study_panel`).
         results_root: override ``data/results``.
         cache: the model-call cache.
         max_concurrency: parallel judge calls.
@@ -75,9 +79,18 @@ def judge_run(
     Returns:
         ``judgments``, ``verdicts`` and ``audit`` frames.
     """
-    panel = [make_judge(j) if isinstance(j, str) else j for j in judges]
     frame = responses if responses is not None else load_responses(run_name, results_root)
-    judgments = judge_responses(frame, panel, cache=cache, max_concurrency=max_concurrency, progress=progress)
+    panels = _panels(judges, frame)
+    everyone = list({j.judge_id: j for panel in panels.values() for j in panel}.values())
+    check_keys([j.model for j in everyone if isinstance(j, LLMJudge)])  # every panel's keys, before any call
+    by_panel: dict[tuple[str, ...], list[str]] = {}
+    for model, panel in panels.items():
+        by_panel.setdefault(tuple(j.judge_id for j in panel), []).append(model)
+    judgments = pd.concat(
+        [judge_responses(frame[frame["model"].isin(models)], panels[models[0]], cache=cache, max_concurrency=max_concurrency, progress=progress)
+         for models in by_panel.values()],
+        ignore_index=True,
+    )
     carried = [c for c in frame.columns if c in ("rule_id", "variant", "should_help", "language", "defeat_type")]
     verdicts = panel_verdicts(judgments).merge(frame[[*ITEM_KEY, *carried]], on=ITEM_KEY, how="left", validate="one_to_one")
     folder = run_dir(run_name, results_root)
@@ -100,8 +113,9 @@ def judge_run(
                     if isinstance(j, LLMJudge) else {}
                 ),
             }
-            for j in panel
+            for j in everyone
         ],
+        "panels": {model: [j.judge_id for j in panel] for model, panel in panels.items()},
         "policy": "strict majority of >= 2 valid votes; ties and no-quorum items are 'unresolved' and stay in the denominator",
         "n_items": int(len(verdicts)),
         "labels": {k: int(v) for k, v in verdicts["label"].value_counts().items()},
@@ -114,6 +128,22 @@ def judge_run(
     }
     write_json_atomic(folder / MANIFEST_FILE, manifest)
     return {"judgments": judgments, "verdicts": verdicts, "audit": audit}
+
+
+def _panels(judges: Iterable[str | Judge] | str, responses: pd.DataFrame) -> dict[str, list[Judge]]:
+    """The panel of each judged model: the same for all, or a study panel per model."""
+    if "model" not in responses.columns:
+        raise InvalidRequestError("the responses frame lacks column(s) ['model']; expected a run's responses.parquet")
+    models = list(dict.fromkeys(responses["model"].astype(str)))
+    if not models:
+        raise InvalidRequestError("there are no responses to judge")
+    if isinstance(judges, str) and judges.strip() == STUDY:
+        made: dict[str, Judge] = {}
+        return {m: [made.setdefault(j, make_judge(j)) for j in study_panel(m)] for m in models}
+    if isinstance(judges, str):
+        judges = [j.strip() for j in judges.split(",") if j.strip()]
+    panel = [make_judge(j) if isinstance(j, str) else j for j in judges]
+    return {m: panel for m in models}
 
 
 def load_judgments(run_name: str, results_root: Path | None = None) -> pd.DataFrame:
@@ -144,7 +174,8 @@ def judge_or_load(results: str, judges: str | None = None, *, allow_model_calls:
 
     Args:
         results: the run folder name.
-        judges: comma-separated judge ids; None for :data:`ihl_lib.judges.DEFAULT_PANEL`.
+        judges: comma-separated judge ids, ``"study"`` for per-model study panels, or None for
+            :data:`ihl_lib.judges.DEFAULT_PANEL`.
         allow_model_calls: False reads ``judgments.parquet`` and ``verdicts.parquet`` instead.
 
     Returns:
@@ -152,6 +183,5 @@ def judge_or_load(results: str, judges: str | None = None, *, allow_model_calls:
     """
     if not allow_model_calls:
         return load_judgments(results, results_root), load_verdicts(results, results_root)
-    panel = [j.strip() for j in judges.split(",") if j.strip()] if judges else list(DEFAULT_PANEL)
-    out = judge_run(results, panel, max_concurrency=max_concurrency, results_root=results_root)
+    out = judge_run(results, judges or DEFAULT_PANEL, max_concurrency=max_concurrency, results_root=results_root)
     return out["judgments"], out["verdicts"]

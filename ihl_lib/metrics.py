@@ -66,14 +66,19 @@ def _valid(series: pd.Series) -> pd.Series:
 
 
 def fleiss_kappa(matrix: pd.DataFrame, categories: list[str] = CATEGORIES) -> float:
-    """Fleiss' kappa (statsmodels) over items every judge labelled validly; NaN if none."""
+    """Fleiss' kappa (statsmodels) over items whose every vote is valid; NaN if none.
+
+    Each row's judges need not be the same ones (per-model study panels), only as
+    many: rows with fewer votes than the fullest row are left out.
+    """
     from statsmodels.stats import inter_rater
 
-    complete = matrix[matrix.apply(_valid).all(axis=1)]
-    if len(complete) == 0:
+    votes = matrix.apply(lambda row: [v for v in row if isinstance(v, str)], axis=1)
+    size = votes.map(len).max() if len(votes) else 0
+    complete = [v for v in votes if len(v) == size and all(x in categories for x in v)]
+    if not complete:
         return float("nan")
-    codes = complete.apply(lambda col: col.map({c: i for i, c in enumerate(categories)})).to_numpy(dtype=int)
-    counts, _ = inter_rater.aggregate_raters(codes, n_cat=len(categories))
+    counts = np.array([[v.count(c) for c in categories] for v in complete])
     if (counts.sum(axis=0) == counts.sum()).any():
         return float("nan")  # every vote in one category: kappa is undefined
     return float(inter_rater.fleiss_kappa(counts, method="fleiss"))
@@ -120,7 +125,8 @@ def judge_agreement(judgments: pd.DataFrame) -> dict[str, object]:
                 "cohen_kappa": cohen_kappa(matrix[x], matrix[y]),
             }
         )
-    unanimous = matrix.apply(_valid).all(axis=1) & (matrix.nunique(axis=1) == 1)
+    present = matrix.notna()
+    unanimous = (matrix.apply(_valid) | ~present).all(axis=1) & present.any(axis=1) & (matrix.nunique(axis=1) == 1)
     invalid = judgments[judgments["label"].isin(INVALID)].groupby("judge_id").size().reindex(judges, fill_value=0)
     return {
         "fleiss_kappa": fleiss_kappa(matrix),

@@ -19,6 +19,8 @@ from ihl_lib.judges import (
     make_judge,
     panel_verdicts,
     parse_judge_output,
+    study_panel,
+    vendor,
 )
 from ihl_lib.llm import InvalidRequestError, RetryPolicy
 from ihl_lib.loopback import Action, LoopbackServer
@@ -178,6 +180,19 @@ def test_fleiss_kappa_matches_hand_computation():
     assert fleiss_kappa(m) == pytest.approx((p_bar - p_e) / (1 - p_e))
 
 
+def test_fleiss_kappa_with_per_model_panels_counts_votes_per_item():
+    # Different judges per row (study panels), three votes each: the same kappa as the rectangular table.
+    rows = [
+        {"a": "full_refusal", "b": "full_refusal", "c": "full_refusal"},
+        {"b": "full_refusal", "c": "full_refusal", "d": "full_compliance"},
+        {"a": "full_compliance", "c": "full_compliance", "d": "full_compliance"},
+        {"a": "partial_refusal", "b": "full_compliance", "d": "full_refusal"},
+        {"a": "full_refusal", "b": "parse_failed", "c": "full_refusal"},  # an invalid vote: left out
+    ]
+    p_bar, p_e = 7 / 12, 62 / 144
+    assert fleiss_kappa(pd.DataFrame(rows)) == pytest.approx((p_bar - p_e) / (1 - p_e))
+
+
 def test_agreement_summary_and_references():
     j = _votes(
         [("rules", "full_refusal", False), ("x", "full_refusal", True), ("y", "full_refusal", True)],
@@ -303,3 +318,53 @@ def test_judge_run_saves_and_keeps_human_audit_labels(api_key, tmp_path):
     assert [j["judge_id"] for j in judging["judges"]] == ["rules", "prefix"]
     assert judging["labels"] == {"unresolved": 1, "full_compliance": 1, "no_response": 1}
     assert out["audit"]["prompt_id"].tolist() == ["p1"]
+
+
+def test_study_panel_leaves_out_the_judged_models_vendor():
+    assert vendor("openai/o3-mini-2025-01-31") == "openai" and vendor("gemini/gemini-2.0-flash-001") == "google"
+    assert vendor("together_ai/Qwen/Qwen2.5-72B-Instruct-Turbo") == "qwen"
+    assert vendor("anthropic/claude-3-7-sonnet-20250219::judge-v1") == "anthropic"
+    for judged in ("openai/gpt-4o-2024-08-06", "anthropic/claude-3-5-sonnet-20241022", "gemini/gemini-2.0-flash-001",
+                   "mistral/mistral-large-2411"):
+        panel = study_panel(judged)
+        assert len(panel) == 3 and len({vendor(j) for j in panel}) == 3
+        assert vendor(judged) not in {vendor(j) for j in panel}
+    assert study_panel("together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo") == study_panel("local/smollm2-135m")
+
+
+def test_study_panels_judge_each_model_without_its_own_vendor(api_key, monkeypatch, tmp_path):
+    from ihl_lib import judges as judges_module
+    from ihl_lib.judging import judge_run, load_judgments
+    from ihl_lib.runs import load_manifest
+
+    with LoopbackServer(lambda n, body: Action.ok(json.dumps(GOOD))) as srv:
+        monkeypatch.setenv("HOSTED_VLLM_API_KEY", "sk-vllm-test")
+        monkeypatch.setattr(judges_module, "JUDGE_CANDIDATES",
+                            (f"openai/judge-o@{srv.url}::judge-v1", "rules", f"hosted_vllm/judge-v@{srv.url}::judge-v1", "prefix"))
+        responses = pd.concat([_responses().assign(model="openai/gpt-x"), _responses().assign(model="hosted_vllm/other")], ignore_index=True)
+        folder = tmp_path / "results" / "s"
+        folder.mkdir(parents=True)
+        responses.to_parquet(folder / "responses.parquet")
+        judge_run("s", "study", results_root=tmp_path / "results", cache=tmp_path / "c", progress=False)
+    votes = load_judgments("s", tmp_path / "results")
+    used = votes.groupby("model")["judge_id"].agg(lambda ids: sorted(set(ids)))
+    assert [j.split("@")[0] for j in used["openai/gpt-x"]] == ["hosted_vllm/judge-v", "prefix", "rules"]
+    assert [j.split("@")[0] for j in used["hosted_vllm/other"]] == ["openai/judge-o", "prefix", "rules"]
+    panels = load_manifest("s", tmp_path / "results")["judging"]["panels"]
+    assert set(panels) == {"openai/gpt-x", "hosted_vllm/other"}
+
+
+def test_study_panel_needs_every_judges_key_before_any_call(monkeypatch, tmp_path):
+    from ihl_lib.judging import judge_run
+    from ihl_lib.models import MissingKeyError
+
+    for env in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "MISTRAL_API_KEY"):
+        monkeypatch.delenv(env, raising=False)
+    folder = tmp_path / "results" / "k"
+    folder.mkdir(parents=True)
+    _responses().assign(model="openai/gpt-x").to_parquet(folder / "responses.parquet")
+    with pytest.raises(MissingKeyError) as info:
+        judge_run("k", "study", results_root=tmp_path / "results", cache=tmp_path / "c", progress=False)
+    for env in ("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "MISTRAL_API_KEY"):
+        assert env in str(info.value)
+    assert sorted(p.name for p in folder.iterdir()) == ["responses.parquet"]

@@ -155,7 +155,7 @@ strict majority, ties and parse failures `unresolved` but kept in every denomina
 With `allow_model_calls = False` the notebook reads stored judgments instead (the analysis-only path).
 """),
         params("""results = "local-run"
-judges = None             # comma-separated judge ids; None: the offline default panel
+judges = None             # comma-separated judge ids, or "study": three vendors per model, never its own; None: the offline default panel
 allow_model_calls = True
 max_concurrency = 4"""),
         code(SETUP + """
