@@ -43,7 +43,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import ihl_lib  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP before litellm is imported)
-from ihl_lib import local
+from ihl_lib import direct, local
 from ihl_lib.paths import cache_dir
 
 __all__ = [
@@ -427,7 +427,7 @@ FATAL_KINDS = frozenset({"auth", "bad_request", "not_found"})
 
 
 def _retry_after(exc: BaseException) -> float | None:
-    headers = getattr(exc, "litellm_response_headers", None)
+    headers = getattr(exc, "litellm_response_headers", None) or getattr(exc, "response_headers", None)
     if headers is None:
         response = getattr(exc, "response", None)
         headers = getattr(response, "headers", None)
@@ -460,6 +460,12 @@ def _classify(exc: BaseException) -> str:
     """Map an exception from litellm (or asyncio) to an ``error_kind``."""
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return "timeout"
+    if isinstance(exc, direct.MalformedResponseError):
+        return "other"
+    import aiohttp
+
+    if isinstance(exc, aiohttp.ClientError):
+        return "connection"
     import litellm
 
     checks: list[tuple[type[BaseException], str]] = [
@@ -533,6 +539,10 @@ def _cost(litellm: Any, response: Any) -> float | None:
 
 
 async def _call_once(req: ChatRequest, provider: str) -> Completion:
+    if direct.uses_direct_path(provider, req.api_base):
+        started = time.perf_counter()
+        answer = await asyncio.wait_for(direct.chat(req), timeout=req.timeout)
+        return Completion(model=req.model, latency_s=time.perf_counter() - started, **answer)
     litellm = _litellm()
     kwargs: dict[str, Any] = {
         "model": req.model,
@@ -719,6 +729,8 @@ async def acomplete_many(
         if state.bar is not None:
             state.bar.set_postfix_str(state.postfix(), refresh=False)
             state.bar.close()
+        if asyncio.get_running_loop() is not _LoopThread._loop:
+            await direct.close_session()  # the caller's loop may end after this batch
     return results  # type: ignore[return-value]
 
 

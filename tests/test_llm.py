@@ -23,6 +23,13 @@ from ihl_lib.loopback import Action, LoopbackServer
 FAST = RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05)
 
 
+@pytest.fixture(autouse=True, params=["direct", "litellm"])
+def transport(request, monkeypatch):
+    """Every test here runs on both paths to an OpenAI-compatible server: ours and litellm's."""
+    monkeypatch.setenv("IHL_TRANSPORT", request.param)
+    return request.param
+
+
 def req(server: LoopbackServer, text: str, **kw) -> ChatRequest:
     return ChatRequest(model="openai/loop", messages=user(text), api_base=server.url, timeout=kw.pop("timeout", 5.0), **kw)
 
@@ -259,3 +266,23 @@ def test_model_calls_can_be_disabled_for_analysis_only_paths(api_key, cache, ser
     with pytest.raises(ModelCallError, match="IHL_NO_MODEL_CALLS"):
         complete_many([req(server, "cached one"), req(server, "new one")], cache=cache, progress=False)
     assert server.request_count == 1
+
+
+def test_both_paths_send_the_same_body(api_key, cache, server, monkeypatch, tmp_path):
+    from ihl_lib import direct
+
+    params = dict(temperature=0.3, max_tokens=17, top_p=0.9, seed=5, stop=["END"], response_format={"type": "json_object"})
+    bodies = {}
+    for path in ("direct", "litellm"):
+        monkeypatch.setenv("IHL_TRANSPORT", path)
+        server.reset()
+        complete("openai/loop", user("same body"), api_base=server.url, cache=tmp_path / path, **params)
+        [seen] = server.requests
+        assert seen.authorization_present
+        bodies[path] = seen.body
+    assert bodies["direct"] == {k: v for k, v in bodies["litellm"].items() if k in bodies["direct"]}
+    assert set(bodies["direct"]) == {"model", "messages", *params}
+    assert direct.uses_direct_path("openai", server.url) is False  # IHL_TRANSPORT=litellm is still set
+    monkeypatch.delenv("IHL_TRANSPORT")
+    assert direct.uses_direct_path("openai", server.url) and not direct.uses_direct_path("openai", None)
+    assert not direct.uses_direct_path("anthropic", server.url)
