@@ -366,6 +366,8 @@ def cache_key(req: ChatRequest) -> str:
         "namespace": req.namespace,
         "response_format": req.response_format,
     }
+    if req.response_format is not None and req.model.startswith(local.PROVIDER + "/"):
+        payload["local_grammar"] = local.GRAMMAR_VERSION  # how the local grammar is built changes the answer
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

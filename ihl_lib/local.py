@@ -16,7 +16,9 @@ runs the whole pipeline on it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.resources
+import json
 import importlib.util
 import os
 import threading
@@ -138,8 +140,11 @@ def generate(
     if top_p is not None:
         kwargs["top_p"] = top_p
     if response_format:
-        # llama.cpp turns a JSON schema into a grammar: the output is valid JSON by construction.
-        kwargs["response_format"] = response_format
+        grammar = json_grammar(response_format)
+        if grammar is not None:
+            kwargs["grammar"] = grammar
+        else:
+            kwargs["response_format"] = response_format  # plain JSON: llama-cpp-python's own grammar is strict
     if stop:
         kwargs["stop"] = [stop] if isinstance(stop, str) else list(stop)
     with _run_locks[name]:
@@ -147,6 +152,35 @@ def generate(
         # what was generated before it in this process.
         llm.reset()
         return llm.create_chat_completion(messages=messages, **kwargs)
+
+
+# Part of the cache key of every local request with a response_format: a change to how the
+# grammar is built changes the answers, so it must not be served from an older cache entry.
+GRAMMAR_VERSION = "2"
+
+
+@functools.lru_cache(maxsize=32)
+def _schema_grammar(schema_json: str) -> Any:
+    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
+
+    gbnf = json_schema_to_gbnf(schema_json)
+    # llama-cpp-python's schema converter lets raw control characters (newlines) into strings,
+    # which is not JSON; llama.cpp's own rule excludes them. Use that rule.
+    loose = 'char ::= [^"\\\\] |'
+    if loose not in gbnf:
+        raise RuntimeError("unexpected grammar from llama_cpp.json_schema_to_gbnf; update ihl_lib.local.json_grammar")
+    gbnf = gbnf.replace(loose, 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |')
+    return LlamaGrammar.from_string(gbnf, verbose=False)
+
+
+def json_grammar(response_format: dict[str, Any]) -> Any:
+    """A strict-JSON grammar for a ``json_object`` response format with a ``schema``; None otherwise."""
+    schema = response_format.get("schema")
+    if response_format.get("type") == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+    if not schema:
+        return None
+    return _schema_grammar(json.dumps(schema))  # property order kept: it is the order of generation
 
 
 def _register_handler() -> Any:

@@ -69,3 +69,25 @@ def test_json_schema_response_format_is_enforced(tmp_path):
     r = complete(DEFAULT_MODEL, user("Is water wet? Reply in JSON."), max_tokens=30,
                  response_format={"type": "json_object", "schema": schema}, cache=tmp_path)
     assert json.loads(r.text)["answer"] in ("yes", "no")
+
+
+def test_schema_grammar_keeps_control_characters_out_of_strings():
+    schema = {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 40}}, "required": ["reason"]}
+    grammar = local.json_grammar({"type": "json_object", "schema": schema})._grammar
+    char_rule = next(line for line in grammar.splitlines() if line.startswith("char ::="))
+    assert "\\x00-\\x1F" in char_rule
+    assert local.json_grammar({"type": "json_object"}) is None  # plain JSON: llama-cpp-python's strict grammar
+
+
+def test_judge_reply_that_once_broke_json_now_parses(tmp_path):
+    # Shipped reference item R002-a (baseline): with llama-cpp-python's own schema grammar the local
+    # judge wrote a raw newline inside "reason", which is not JSON, and the item became parse_failed.
+    import pandas as pd
+
+    from ihl_lib.judges import make_judge
+    from ihl_lib.paths import results_dir
+
+    responses = pd.read_parquet(results_dir() / "reference-smollm2" / "responses.parquet")
+    item = responses[(responses["prompt_id"] == "R002-a") & (responses["condition"] == "baseline")].iloc[0]
+    [vote] = make_judge("local/smollm2-135m::judge-v1").judge_many([(item["prompt"], item["response"])], cache=tmp_path, progress=False)
+    assert vote.status == "ok", vote.raw

@@ -397,6 +397,8 @@ points"""),
         code("""rules = load_rules()
 with_part = verdicts.merge(rules[["rule_id", "part_number"]], on="rule_id", how="left")
 by_part = tradeoff_points(with_part, by=["part_number"])
+by_part = by_part.assign(point=by_part["model"].str.split("/").str[-1] + " · part " + by_part["part_number"].astype(str))
+plots.save_figure(plots.tradeoff_scatter(by_part, label="point"), "tradeoff_by_part")
 by_part"""),
         md("## 4 · Blind refusal"),
         code("""help_rates = blind_refusal_rates(verdicts)
