@@ -31,3 +31,26 @@ def test_every_notebook_runs_headless_on_a_sample(tmp_path, monkeypatch):
     for name in ("refusal_rate_by_model", "helpfulness_before_after", "judge_agreement", "refusal_by_part", "refusal_by_rule_heatmap"):
         assert f"{name}.png" in figures, sorted(figures)
     assert (tmp_path / "results" / "ci-sample" / "verdicts.parquet").is_file()
+
+
+def test_analysis_notebooks_run_on_shipped_results_without_model_calls(tmp_path, monkeypatch):
+    """The reviewer's path (`make analysis`): notebooks 04-08 on the shipped reference run, no model, no cache."""
+    import hashlib
+
+    from ihl_lib.notebooks import ANALYSIS_NUMBERS
+    from ihl_lib.paths import results_dir
+
+    shipped = results_dir() / "reference-smollm2"
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in shipped.iterdir()}
+    assert {"responses.parquet", "judgments.parquet", "verdicts.parquet", "audit.csv", "run.json"} <= set(before)
+    monkeypatch.setenv("IHL_CACHE_DIR", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("IHL_FIGURES_DIR", str(tmp_path / "figures"))
+    monkeypatch.setenv("IHL_NO_MODEL_CALLS", "1")
+    notebooks = discover(numbers=ANALYSIS_NUMBERS)
+    runs = run_notebooks(notebooks, {"results": "reference-smollm2", "allow_model_calls": False}, tmp_path / "executed", log=False)
+    assert [r.output.name for r in runs] == [p.name for p in notebooks]
+    figures = {p.stem for p in (tmp_path / "figures").glob("*.png")}
+    assert {"refusal_rate_by_model", "helpfulness_before_after", "refusal_by_rule_heatmap", "tradeoff_violations_vs_lawful",
+            "blind_refusal_help_rates", "refusal_plain_vs_code"} <= figures, sorted(figures)
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in shipped.iterdir()}
+    assert after == before  # the analysis path reads the shipped run and never rewrites it
