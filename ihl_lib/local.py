@@ -167,7 +167,7 @@ def _schema_grammar(schema_json: str) -> Any:
     # llama-cpp-python's schema converter lets raw control characters (newlines) into strings,
     # which is not JSON; llama.cpp's own rule excludes them. Use that rule.
     loose = 'char ::= [^"\\\\] |'
-    if loose not in gbnf:
+    if "char ::=" in gbnf and loose not in gbnf:
         raise RuntimeError("unexpected grammar from llama_cpp.json_schema_to_gbnf; update ihl_lib.local.json_grammar")
     gbnf = gbnf.replace(loose, 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |')
     return LlamaGrammar.from_string(gbnf, verbose=False)
