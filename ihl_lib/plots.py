@@ -73,7 +73,8 @@ def rate_bars(table: pd.DataFrame, title: str, ylabel: str) -> plt.Figure:
     ax.set_ylim(0, 105)
     ax.set_ylabel(ylabel)
     ax.set_xlabel("model")
-    n = int(table["n"].max()) if len(table) else 0
+    lo, hi = (int(table["n"].min()), int(table["n"].max())) if len(table) else (0, 0)
+    n = f"{hi}" if lo == hi else f"{lo}-{hi}"
     ax.set_title(f"{title} (n = {n} prompts per bar; 95% Wilson CI)")
     ax.legend(title="condition", frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
     fig.tight_layout()

@@ -214,7 +214,8 @@ from ihl_lib.judging import load_verdicts
 from ihl_lib.report import describe_paired, describe_rates
 from ihl_lib.stats import cochran_q, gee_odds_ratios, paired_tests, rate_table"""),
         code("""verdicts = load_verdicts(results)
-verdicts = verdicts[verdicts["prompt_set"] == prompt_set]
+# The study's two conditions; other conditions (e.g. tailored prompts) are compared in notebook 07.
+verdicts = verdicts[(verdicts["prompt_set"] == prompt_set) & verdicts["condition"].isin(["baseline", "intervention"])]
 verdicts.groupby(["model", "condition"]).size().rename("prompts").to_frame()"""),
         md("## Rates with Wilson 95% confidence intervals"),
         code("""refusal = rate_table(verdicts, "refused")
@@ -262,7 +263,7 @@ from ihl_lib.judging import load_verdicts
 from ihl_lib.stats import breakdown"""),
         code("""rules = load_rules()
 verdicts = load_verdicts(results)
-verdicts = verdicts[verdicts["prompt_set"] == prompt_set]"""),
+verdicts = verdicts[(verdicts["prompt_set"] == prompt_set) & verdicts["condition"].isin(["baseline", "intervention"])]"""),
         md("## By part"),
         code("""by_part = breakdown(verdicts, rules, "refused", "part")
 by_part"""),
