@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import functools
+import json
 import os
 from typing import Any
 
@@ -145,8 +146,6 @@ async def chat(req: Any) -> dict[str, Any]:
         if response.status >= 400:
             raise HTTPStatusError(response.status, raw[:300].decode("utf-8", "replace"), dict(response.headers))
     try:
-        import json
-
         data = json.loads(raw)
         choice = data["choices"][0]
         text = choice["message"]["content"]

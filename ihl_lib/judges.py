@@ -49,6 +49,7 @@ __all__ = [
     "PrefixJudge",
     "RuleBasedJudge",
     "Vote",
+    "check_responses",
     "judge_responses",
     "make_judge",
     "panel_verdicts",
@@ -495,7 +496,8 @@ def make_judge(judge_id: str) -> Judge:
     return judge
 
 
-def _check_responses(responses: pd.DataFrame) -> None:
+def check_responses(responses: pd.DataFrame) -> None:
+    """Raise InvalidRequestError unless ``responses`` has the item key, prompt and response, one row per item."""
     needed = [*ITEM_KEY, "prompt", "response"]
     missing = [c for c in needed if c not in responses.columns]
     if missing:
@@ -523,7 +525,7 @@ def judge_responses(
         InvalidRequestError: missing columns, or a judge that cannot be routed,
         or a judge's missing API key; all before any call.
     """
-    _check_responses(responses)
+    check_responses(responses)
     panel = [make_judge(j) if isinstance(j, str) else j for j in judges]
     ids = [j.judge_id for j in panel]
     if len(set(ids)) != len(ids):

@@ -19,7 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from ihl_lib.judges import DEFAULT_PANEL, ITEM_KEY, INVALID, STUDY, Judge, LLMJudge, judge_responses, make_judge, panel_verdicts, study_panel
+from ihl_lib.judges import (
+    DEFAULT_PANEL, INVALID, ITEM_KEY, STUDY, Judge, LLMJudge, check_responses, judge_responses, make_judge, panel_verdicts, study_panel,
+)
 from ihl_lib.llm import InvalidRequestError
 from ihl_lib.models import check_keys
 from ihl_lib.metrics import AUDIT_HUMAN_COLUMNS, audit_sheet, judge_agreement
@@ -132,8 +134,7 @@ def judge_run(
 
 def _panels(judges: Iterable[str | Judge] | str, responses: pd.DataFrame) -> dict[str, list[Judge]]:
     """The panel of each judged model: the same for all, or a study panel per model."""
-    if "model" not in responses.columns:
-        raise InvalidRequestError("the responses frame lacks column(s) ['model']; expected a run's responses.parquet")
+    check_responses(responses)  # before any judge is built or called
     models = list(dict.fromkeys(responses["model"].astype(str)))
     if not models:
         raise InvalidRequestError("there are no responses to judge")

@@ -543,7 +543,7 @@ def _cost(litellm: Any, response: Any) -> float | None:
 async def _call_once(req: ChatRequest, provider: str) -> Completion:
     if direct.uses_direct_path(provider, req.api_base):
         started = time.perf_counter()
-        answer = await asyncio.wait_for(direct.chat(req), timeout=req.timeout)
+        answer = await direct.chat(req)  # bounded by req.timeout inside
         return Completion(model=req.model, latency_s=time.perf_counter() - started, **answer)
     litellm = _litellm()
     kwargs: dict[str, Any] = {

@@ -18,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib.resources
-import json
 import importlib.util
+import json
 import os
 import threading
 import time
