@@ -25,7 +25,7 @@ import pandas as pd
 from ihl_lib.data import BASE_COLUMNS
 from ihl_lib.llm import ChatRequest, Completion, InvalidRequestError, ResponseCache, complete_many, usage_totals
 from ihl_lib.models import ModelSpec, check_keys, parse_models, plan
-from ihl_lib.paths import results_dir
+from ihl_lib.paths import PROJECT_ROOT, results_dir
 from ihl_lib.prompts import SystemPrompt, system_prompt_for
 from ihl_lib.provenance import environment_stamp, file_sha256, now_utc, text_sha256, write_json_atomic
 
@@ -191,6 +191,16 @@ def load_manifest(run_name: str, root: Path | None = None) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+def _portable(path: str | None) -> str | None:
+    """A data file's path relative to the project (the manifest must not depend on where the clone lives)."""
+    if not path:
+        return path
+    try:
+        return Path(path).resolve().relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return path
+
+
 def _save(prepared: PreparedRun, frame: pd.DataFrame, results: list[Completion], run_name: str, root: Path | None,
           started: str, dataset_path: str | None) -> None:
     folder = run_dir(run_name, root)
@@ -215,17 +225,22 @@ def _save(prepared: PreparedRun, frame: pd.DataFrame, results: list[Completion],
         cond[label] = None if system is None else {"name": system.name, "version": system.version, "sha256": system.sha256, "text": system.text}
     prompt_set = str(prepared.prompts["prompt_set"].iloc[0]) if prepared.prompts["prompt_set"].nunique() == 1 else "mixed"
     content = "\n".join(f"{r.prompt_id}\t{r.prompt}" for r in prepared.prompts.itertuples(index=False))
-    manifest["prompt_sets"][prompt_set] = {
-        "file": dataset_path,
-        "file_sha256": file_sha256(dataset_path) if dataset_path and Path(dataset_path).is_file() else None,
-        "n_prompts_run": len(prepared.prompts),
-        "prompts_sha256": text_sha256(content),
-    }
+    # One set can be run under several conditions with different samples (e.g. all 322 for the
+    # study's conditions, 30 for the tailored one): record the prompts run per condition.
+    entry = manifest["prompt_sets"].setdefault(prompt_set, {})
+    entry["file"] = _portable(dataset_path)
+    entry["file_sha256"] = file_sha256(dataset_path) if dataset_path and Path(dataset_path).is_file() else None
+    for key in ("n_prompts_run", "prompts_sha256"):
+        if not isinstance(entry.get(key), dict):
+            entry[key] = {}
+    entry["n_prompts_run"][prepared.condition] = len(prepared.prompts)
+    entry["prompts_sha256"][prepared.condition] = text_sha256(content)
     totals = usage_totals(results)
     manifest["history"].append(
         {
             "condition": prepared.condition,
             "prompt_set": prompt_set,
+            "n_prompts": len(prepared.prompts),
             "started": started,
             "finished": now_utc(),
             "settings": asdict(prepared.settings),

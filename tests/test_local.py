@@ -91,3 +91,46 @@ def test_judge_reply_that_once_broke_json_now_parses(tmp_path):
     item = responses[(responses["prompt_id"] == "R002-a") & (responses["condition"] == "baseline")].iloc[0]
     [vote] = make_judge("local/smollm2-135m::judge-v1").judge_many([(item["prompt"], item["response"])], cache=tmp_path, progress=False)
     assert vote.status == "ok", vote.raw
+
+
+LONG_SYSTEM = (
+    "You are a careful assistant. Answer in one short paragraph, in plain words, and say when you are unsure. "
+    "Do not use lists. Do not repeat the question. Keep to facts a school pupil could check in a library. " * 4
+)
+
+
+def test_an_answer_does_not_depend_on_the_prompt_a_context_served_before():
+    # A context reuses the KV cache of the common prefix (here the long system prompt) from its
+    # previous call; the answer must be bit-identical to a cold evaluation on a fresh context.
+    def ask(question: str) -> list[dict[str, str]]:
+        return [{"role": "system", "content": LONG_SYSTEM}, {"role": "user", "content": question}]
+
+    def answer(context, question):
+        return context.create_chat_completion(messages=ask(question), max_tokens=48, temperature=0.0, seed=0)["choices"][0]["message"]["content"]
+
+    cold = local.load_context("smollm2-135m", n_threads=1)
+    expected = answer(cold, "Why do rivers flow to the sea?")
+    warm = local.load_context("smollm2-135m", n_threads=1)
+    answer(warm, "What is a glacier?")  # leaves the system prompt, and a different question, in the KV cache
+    assert answer(warm, "Why do rivers flow to the sea?") == expected
+    assert warm.n_tokens > len(warm.tokenize(LONG_SYSTEM.encode()))  # the prefix really was kept, not re-read
+
+
+def test_concurrent_calls_on_the_context_pool_match_one_by_one(tmp_path, monkeypatch):
+    questions = ["What is rain?", "Say hello.", "Count to three.", "What is a river?", "Name a fruit.", "What is snow?"]
+    requests = [ChatRequest(model=DEFAULT_MODEL, messages=[{"role": "system", "content": LONG_SYSTEM}, *user(q)], max_tokens=32) for q in questions]
+    together = complete_many(requests, cache=tmp_path / "together", max_concurrency=4, progress=False)
+    one_by_one = complete_many(requests, cache=tmp_path / "one", max_concurrency=1, progress=False)
+    assert all(r.ok and r.text for r in together), [r.error for r in together]
+    assert [r.text for r in together] == [r.text for r in one_by_one]
+
+
+def test_workers_setting_is_checked(monkeypatch):
+    monkeypatch.setenv("IHL_LOCAL_WORKERS", "3")
+    assert local.workers() == 3
+    monkeypatch.setenv("IHL_LOCAL_WORKERS", "two")
+    with pytest.raises(ValueError, match="IHL_LOCAL_WORKERS must be a whole number, got 'two'"):
+        local.workers()
+    monkeypatch.setenv("IHL_LOCAL_WORKERS", "0")
+    with pytest.raises(ValueError, match="at least 1"):
+        local.workers()

@@ -59,12 +59,23 @@ def test_manifest_records_provenance(api_key, server, prompts, tmp_path):
     assert cond["version"] == "v1" and cond["sha256"] == SAFETY_PROMPT_V1.sha256
     assert manifest["settings"]["temperature"] == 0.0 and manifest["settings"]["seed"] == 0
     dataset = manifest["prompt_sets"]["tiny"]
-    assert len(dataset["file_sha256"]) == 64 and dataset["n_prompts_run"] == 6
+    assert len(dataset["file_sha256"]) == 64 and dataset["n_prompts_run"] == {"baseline": 6, "intervention": 6}
+    assert set(dataset["prompts_sha256"]) == {"baseline", "intervention"}
     env = manifest["environment"]
     assert env["packages"]["litellm"] and env["packages"]["ihl-refusals"] == "0.1.0"
     assert "commit" in env["git"] and env["recorded_at"]
     assert [h["condition"] for h in manifest["history"]] == ["baseline", "intervention"]
+    assert [h["n_prompts"] for h in manifest["history"]] == [6, 6]
     assert "sk-" not in (tmp_path / "results" / "t" / "run.json").read_text()
+
+def test_manifest_keeps_each_conditions_sample_and_a_portable_file_path(api_key, server, tmp_path):
+    shipped = load_prompts("ihl_violations")
+    _run(server, sample_prompts(shipped, 5), "baseline", tmp_path)
+    _run(server, sample_prompts(shipped, 3), "tailored", tmp_path)
+    dataset = load_manifest("t", tmp_path / "results")["prompt_sets"]["ihl_violations"]
+    # The later, smaller run must not overwrite what the first one recorded.
+    assert dataset["n_prompts_run"] == {"baseline": 5, "tailored": 3}
+    assert dataset["file"] == "data/prompts/ihl_violations.csv"
 
 def test_rerun_is_identical_and_makes_no_call(api_key, server, prompts, tmp_path):
     first = _run(server, prompts, "baseline", tmp_path)
