@@ -8,8 +8,10 @@ runs the whole pipeline on it.
 - It loads lazily, once per process, on first use.
 - A pool of llama.cpp contexts serves concurrent calls, one call per context
   (a context is not thread-safe). By default there is one context per core,
-  each on one thread: on 2 cores that answers 1.35x faster than one context
-  on two threads (``IHL_LOCAL_WORKERS`` sets the number of contexts).
+  each on one thread. On 2 cores two such contexts generate 2.0x the tokens/s
+  of one context on both threads (``benchmarks/results.md``): decoding a
+  135M model does not scale across threads, but it does across contexts.
+  ``IHL_LOCAL_WORKERS`` sets the number of contexts.
 - Temperature 0 is greedy decoding, so the same request gives the same text,
   whichever context serves it and whatever it served before. A context keeps
   the KV cache of its previous prompt and re-evaluates only the tokens after
