@@ -125,7 +125,7 @@ def bench_local_model(rows: list[dict], quick: bool) -> None:
                "Write a short note about the sea."][: 3 if quick else 5]
     max_tokens = 96
     # The same configuration as one context of our pool, so that the ratio measures our layers only.
-    llm = local.load_context("smollm2-135m", n_threads=max(1, (os.cpu_count() or 1) // local.workers()))
+    llm = local.load_context("smollm2-135m", n_threads=local.threads_per_context())
     direct_tokens, direct_time, ours_tokens, ours_time = 0, 0.0, 0, 0.0
     with tempfile.TemporaryDirectory() as cache:
         # Warm-up outside the timing: the first call imports litellm and registers the provider.

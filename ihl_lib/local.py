@@ -46,6 +46,7 @@ __all__ = [
     "load_context",
     "local_model_path",
     "register",
+    "threads_per_context",
     "workers",
 ]
 
@@ -118,6 +119,11 @@ def workers() -> int:
     return count
 
 
+def threads_per_context() -> int:
+    """llama.cpp threads for each context of a pool: the cores shared among :func:`workers` contexts."""
+    return max(1, (os.cpu_count() or 1) // workers())
+
+
 _pools: dict[str, queue.LifoQueue[Any]] = {}
 _load_lock = threading.Lock()
 
@@ -137,8 +143,7 @@ def _pool(name: str) -> queue.LifoQueue[Any]:
         return pool
     with _load_lock:
         if name not in _pools:
-            count = workers()
-            threads = max(1, (os.cpu_count() or 1) // count)
+            count, threads = workers(), threads_per_context()
             # LIFO: a lone caller keeps getting the same context, whose KV cache holds its last prompt.
             contexts: queue.LifoQueue[Any] = queue.LifoQueue()
             for _ in range(count):

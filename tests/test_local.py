@@ -116,7 +116,7 @@ def test_an_answer_does_not_depend_on_the_prompt_a_context_served_before():
     assert warm.n_tokens > len(warm.tokenize(LONG_SYSTEM.encode()))  # the prefix really was kept, not re-read
 
 
-def test_concurrent_calls_on_the_context_pool_match_one_by_one(tmp_path, monkeypatch):
+def test_concurrent_calls_on_the_context_pool_match_one_by_one(tmp_path):
     questions = ["What is rain?", "Say hello.", "Count to three.", "What is a river?", "Name a fruit.", "What is snow?"]
     requests = [ChatRequest(model=DEFAULT_MODEL, messages=[{"role": "system", "content": LONG_SYSTEM}, *user(q)], max_tokens=32) for q in questions]
     together = complete_many(requests, cache=tmp_path / "together", max_concurrency=4, progress=False)
