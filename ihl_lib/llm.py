@@ -43,7 +43,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import ihl_lib  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP before litellm is imported)
-from ihl_lib import direct, local
+from ihl_lib import direct, llama_build, local
 from ihl_lib.paths import cache_dir
 
 __all__ = [
@@ -366,8 +366,10 @@ def cache_key(req: ChatRequest) -> str:
         "namespace": req.namespace,
         "response_format": req.response_format,
     }
-    if req.response_format is not None and req.model.startswith(local.PROVIDER + "/"):
-        payload["local_grammar"] = local.GRAMMAR_VERSION  # how the local grammar is built changes the answer
+    if req.model.startswith(local.PROVIDER + "/"):
+        payload["local_build"] = llama_build.build_id()  # another llama.cpp build may answer differently
+        if req.response_format is not None:
+            payload["local_grammar"] = local.GRAMMAR_VERSION  # how the local grammar is built changes the answer
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

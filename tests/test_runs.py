@@ -75,6 +75,11 @@ def test_manifest_keeps_each_conditions_sample_and_a_portable_file_path(api_key,
     dataset = load_manifest("t", tmp_path / "results")["prompt_sets"]["ihl_violations"]
     # The later, smaller run must not overwrite what the first one recorded.
     assert dataset["n_prompts_run"] == {"baseline": 5, "tailored": 3}
+    # Nor must a later run of a subset under the same condition (the code-wrapped set's plain counterparts).
+    before = dict(dataset["prompts_sha256"])
+    _run(server, sample_prompts(shipped, 5).head(2), "baseline", tmp_path)
+    dataset = load_manifest("t", tmp_path / "results")["prompt_sets"]["ihl_violations"]
+    assert dataset["n_prompts_run"] == {"baseline": 5, "tailored": 3} and dataset["prompts_sha256"] == before
     assert dataset["file"] == "data/prompts/ihl_violations.csv"
 
 def test_rerun_is_identical_and_makes_no_call(api_key, server, prompts, tmp_path):

@@ -37,6 +37,24 @@ def test_wilson_matches_the_formula():
     assert all(np.isnan(wilson_ci(0, 0)))
 
 
+@pytest.mark.parametrize("n", [*range(1, 401), 1_000, 10_007, 100_000])
+def test_wilson_interval_contains_its_estimate_at_the_extremes(n):
+    # statsmodels' formula gave an interval excluding its own estimate for 199 of these 800 cases.
+    for k in (0, n):
+        low, high = wilson_ci(k, n)
+        assert 0.0 <= low <= k / n <= high <= 1.0
+    assert wilson_ci(0, n)[0] == 0.0 and wilson_ci(n, n)[1] == 1.0
+
+
+def test_wilson_interval_contains_its_estimate_for_every_k():
+    for n in (1, 2, 7, 40, 97, 322):
+        for k in range(n + 1):
+            low, high = wilson_ci(k, n)
+            assert 0.0 <= low <= k / n <= high <= 1.0, (k, n, low, high)
+    with pytest.raises(ValueError, match="between 0 and n = 5, got 6"):
+        wilson_ci(6, 5)
+
+
 def test_rate_table_counts_unresolved_as_no_and_guards_small_n():
     v = _verdicts({("m", "baseline"): [True, True, None, False], ("m", "intervention"): [True] * 10})
     t = rate_table(v).set_index("condition")
