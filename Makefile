@@ -24,6 +24,7 @@ $(STAMP): pyproject.toml $(LOCK) tools/install_llama_cpp.py ihl_lib/llama_build.
 	$(BIN)/python -m pip install --quiet pip==$(PIP_VERSION)
 	$(BIN)/python tools/install_llama_cpp.py
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python tools/install_llama_cpp.py --verify
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m pip check
 	@touch $(STAMP)

@@ -20,10 +20,10 @@ What it does:
    arguments, into a wheel cache of its own whose folder name is a hash of the version,
    the sdist's hashes and the arguments (pip's wheel cache ignores ``CMAKE_ARGS`` and
    would hand back a wheel built with other flags);
-4. installs it (``--no-deps``: the lock installs the dependencies) and checks that the
-   loaded library reports exactly the pinned features.
+4. installs it (``--no-deps``: the lock installs the dependencies next); ``--verify``, run
+   once they are installed, checks that the loaded library reports exactly the pinned features.
 
-Usage: ``python tools/install_llama_cpp.py [--check-cpu-only]``.
+Usage: ``python tools/install_llama_cpp.py [--check-cpu-only | --verify]``.
 ``IHL_WHEEL_CACHE`` moves the wheel cache (default ``~/.cache/ihl-refusals/wheels``).
 """
 
@@ -108,10 +108,21 @@ def system_info(python: str = sys.executable) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check-cpu-only", action="store_true", help="only check that this CPU can run the pinned build")
+    step = parser.add_mutually_exclusive_group()
+    step.add_argument("--check-cpu-only", action="store_true", help="only check that this CPU can run the pinned build")
+    step.add_argument("--verify", action="store_true",
+                      help="only check that the installed llama-cpp-python is the pinned build (after its dependencies are installed)")
     args = parser.parse_args(argv)
     pinned = pinned_build()
     try:
+        if args.verify:
+            extra, absent = build_mismatch(system_info(), pinned["cpu_features"])
+            if extra or absent:
+                raise BuildError(f"the installed llama.cpp is not the pinned build: compiled in but not pinned {extra}, "
+                                 f"pinned but absent {absent}; delete {Path(os.environ.get('IHL_WHEEL_CACHE') or '~/.cache/ihl-refusals/wheels')} "
+                                 "and run `make install` again")
+            print(f"[llama-cpp] the installed build has exactly the pinned CPU features: {', '.join(pinned['cpu_features'])}", flush=True)
+            return 0
         missing = missing_cpu_features(pinned["cpu_features"])
         if missing:
             raise UnsupportedCPU(
@@ -123,12 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         version, hashes = locked_sdist()
         wheel = build_wheel(version, hashes, pinned["cmake_args"], wheel_cache_dir(version, hashes, pinned["cmake_args"]))
+        # --no-deps: its dependencies come from the lock, installed next.
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(wheel)], check=True)
-        extra, absent = build_mismatch(system_info(), pinned["cpu_features"])
-        if extra or absent:
-            raise BuildError(f"the installed llama.cpp is not the pinned build: compiled in but not pinned {sorted(extra)}, "
-                             f"pinned but absent {sorted(absent)}; delete {wheel.parent} and reinstall")
-        print(f"[llama-cpp] installed {wheel.name}: {', '.join(pinned['cpu_features'])}", flush=True)
+        print(f"[llama-cpp] installed {wheel}", flush=True)
     except (BuildError, UnsupportedCPU) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
