@@ -291,7 +291,10 @@ def main() -> None:
         met = "" if r["met"] is None else ("yes" if r["met"] else "**no**")
         note = f" ({r['note']})" if r.get("note") else ""
         lines.append(f"| {r['benchmark']} | {r['value']}{note} | {r['target']} | {met} |")
-    (ROOT / "benchmarks" / "results.md").write_text("\n".join(lines) + "\n")
+    # Keep the section that benchmarks/llama_builds.py writes (it needs a second build to compare).
+    results = ROOT / "benchmarks" / "results.md"
+    kept = results.read_text().partition("## llama.cpp builds")[1:] if results.is_file() else ("", "")
+    results.write_text("\n".join(lines) + "\n" + ("\n" + "".join(kept) if kept[0] else ""))
     print("\n".join(lines))
 
 
