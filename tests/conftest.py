@@ -33,5 +33,17 @@ def server():
         yield srv
 
 
+def load_tool(name: str):
+    """A script of ``tools/`` imported as a module (they are scripts, not a package)."""
+    import importlib.util
+
+    from ihl_lib.paths import PROJECT_ROOT
+
+    spec = importlib.util.spec_from_file_location(name, PROJECT_ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def user(text: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": text}]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 
 import pytest
+from conftest import load_tool
 
 from ihl_lib import llama_build
 from ihl_lib.paths import PROJECT_ROOT
@@ -19,10 +19,7 @@ PINNED = "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 |
 
 @pytest.fixture(scope="module")
 def installer():
-    spec = importlib.util.spec_from_file_location("install_llama_cpp", PROJECT_ROOT / "tools" / "install_llama_cpp.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("install_llama_cpp")
 
 
 def test_the_pinned_build_is_x86_64_v3_without_avx512_amx_or_llamafile():

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import tomllib
 
 import pytest
+from conftest import load_tool
 import yaml
 from packaging.markers import Marker
 from packaging.requirements import Requirement
@@ -19,10 +19,7 @@ LOCK = PROJECT_ROOT / "requirements.lock"
 
 @pytest.fixture(scope="module")
 def lock_tool():
-    spec = importlib.util.spec_from_file_location("lock_to_environment", PROJECT_ROOT / "tools" / "lock_to_environment.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("lock_to_environment")
 
 
 def _project() -> dict:
