@@ -114,7 +114,7 @@ def main() -> None:
         check = checks[label]
         same = sum(a == b for a, b in zip(check["answers"], reference))
         features = check["system_info"].replace("CPU : ", "").replace(" | ", ", ").strip(" |,")
-        lines.append(f"| {label} ({check['version']}) | {features} | {pp:.0f} | {tg:.1f} | {pinned_tg / tg:.2f} of {label} |"
+        lines.append(f"| {label} ({check['version']}) | {features} | {pp:.0f} | {tg:.1f} | {pinned_tg / tg:.2f} |"
                      f" {check['warm_equals_cold']}/{check['n']} | {same}/{len(reference)} |")
     section = "\n".join(lines) + "\n"
     print(section)

@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import dataclasses
 import hashlib
@@ -34,6 +35,7 @@ import json
 import math
 import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -207,6 +209,12 @@ class RetryPolicy:
 
 def _litellm() -> Any:
     import litellm
+
+    # litellm's HTTP handlers import this module inside __del__; at interpreter exit that import
+    # can block forever on the import lock (seen: a process that had printed its answer hung in
+    # importlib's _get_module_lock from http_handler.__del__). Imported now, the finaliser finds
+    # it in sys.modules and takes no lock.
+    import litellm.llms.custom_httpx.aiohttp_transport  # noqa: F401
 
     if not getattr(litellm, "_ihl_configured", False):
         litellm.suppress_debug_info = True
@@ -747,15 +755,49 @@ class _LoopThread:
 
     _lock = threading.Lock()
     _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
 
     @classmethod
     def loop(cls) -> asyncio.AbstractEventLoop:
         with cls._lock:
             if cls._loop is None or cls._loop.is_closed():
                 loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="ihl-llm-loop", daemon=True).start()
-                cls._loop = loop
+                thread = threading.Thread(target=loop.run_forever, name="ihl-llm-loop", daemon=True)
+                thread.start()
+                if cls._thread is None:
+                    atexit.register(cls.shutdown)
+                cls._loop, cls._thread = loop, thread
             return cls._loop
+
+    @classmethod
+    def shutdown(cls, timeout: float = 10.0) -> None:
+        """Close the HTTP clients and stop the loop, at exit.
+
+        Without this the interpreter freezes the daemon thread wherever it is; frozen inside an
+        import it keeps the import lock, and a finaliser that imports (litellm's HTTP handlers do,
+        in ``__del__``) then blocks the process's exit forever.
+        """
+        with cls._lock:
+            loop, thread, cls._loop = cls._loop, cls._thread, None
+        if loop is None or loop.is_closed() or thread is None:
+            return
+
+        async def close() -> None:
+            await direct.close_session()
+            if "litellm" in sys.modules:
+                from litellm.llms.custom_httpx.async_client_cleanup import close_litellm_async_clients
+
+                await close_litellm_async_clients()
+            await loop.shutdown_default_executor()  # the threads of asyncio.to_thread (local model calls)
+
+        try:
+            asyncio.run_coroutine_threadsafe(close(), loop).result(timeout)
+        except Exception:  # noqa: BLE001  (exiting anyway: never turn a clean exit into a traceback)
+            pass
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+        if not thread.is_alive():
+            loop.close()
 
 
 def complete_many(
