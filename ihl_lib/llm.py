@@ -210,12 +210,6 @@ class RetryPolicy:
 def _litellm() -> Any:
     import litellm
 
-    # litellm's HTTP handlers import this module inside __del__; at interpreter exit that import
-    # can block forever on the import lock (seen: a process that had printed its answer hung in
-    # importlib's _get_module_lock from http_handler.__del__). Imported now, the finaliser finds
-    # it in sys.modules and takes no lock.
-    import litellm.llms.custom_httpx.aiohttp_transport  # noqa: F401
-
     if not getattr(litellm, "_ihl_configured", False):
         litellm.suppress_debug_info = True
         litellm.telemetry = False

@@ -61,9 +61,14 @@ def locked_sdist(lock: Path = LOCK) -> tuple[str, list[str]]:
     return match.group(1), re.findall(r"--hash=sha256:([0-9a-f]+)", match.group(2))
 
 
+def wheel_cache_root() -> Path:
+    """Where the pinned wheels are kept (``IHL_WHEEL_CACHE``, default ``~/.cache/ihl-refusals/wheels``)."""
+    return Path(os.environ.get("IHL_WHEEL_CACHE") or Path.home() / ".cache" / "ihl-refusals" / "wheels")
+
+
 def wheel_cache_dir(version: str, hashes: list[str], cmake_args: list[str]) -> Path:
     """A wheel folder that only a build of this sdist with these arguments can fill."""
-    root = Path(os.environ.get("IHL_WHEEL_CACHE") or Path.home() / ".cache" / "ihl-refusals" / "wheels")
+    root = wheel_cache_root()
     key = hashlib.sha256(json.dumps([version, sorted(hashes), cmake_args, sys.implementation.cache_tag]).encode()).hexdigest()[:16]
     return root / f"llama_cpp_python-{version}-{key}"
 
@@ -119,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             extra, absent = build_mismatch(system_info(), pinned["cpu_features"])
             if extra or absent:
                 raise BuildError(f"the installed llama.cpp is not the pinned build: compiled in but not pinned {extra}, "
-                                 f"pinned but absent {absent}; delete {Path(os.environ.get('IHL_WHEEL_CACHE') or '~/.cache/ihl-refusals/wheels')} "
+                                 f"pinned but absent {absent}; delete {wheel_cache_root()} "
                                  "and run `make install` again")
             print(f"[llama-cpp] the installed build has exactly the pinned CPU features: {', '.join(pinned['cpu_features'])}", flush=True)
             return 0
