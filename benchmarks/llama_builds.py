@@ -17,7 +17,7 @@ For each build, in a child process with one thread, as one context of the projec
 - the greedy answers to a few chat prompts, to compare builds text for text.
 
 Rounds are interleaved build by build so that drift in the machine's speed hits all alike.
-Writes the section "## llama.cpp builds" of benchmarks/results.md (``run_all.py`` keeps it).
+Writes the section "## llama.cpp builds" of benchmarks/results.md.
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.sections import write_section  # noqa: E402
 from ihl_lib.llama_build import cpu_model  # noqa: E402
 from ihl_lib.local import local_model_path  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results.md"
-SECTION = "## llama.cpp builds"
+SECTION = "llama.cpp builds"
 
 WORKER = r"""
 import json, sys, time
@@ -103,7 +104,7 @@ def main() -> None:
     checks = {label: run_worker(python, model, "answers") for label, python in builds.items()}
 
     reference = checks["pinned"]["answers"]
-    lines = [SECTION, "", f"Written by `benchmarks/llama_builds.py --rounds {args.rounds}` on {cpu_model()}; one thread per context, "
+    lines = [f"Written by `benchmarks/llama_builds.py --rounds {args.rounds}` on {cpu_model()}; one thread per context, "
              "medians of interleaved rounds (each round a fresh process).", "",
              "| build | CPU features (llama_print_system_info) | prompt tokens/s | generated tokens/s | pinned / this build, generation | warm = cold | answers = pinned |",
              "|---|---|---|---|---|---|---|"]
@@ -116,11 +117,8 @@ def main() -> None:
         features = check["system_info"].replace("CPU : ", "").replace(" | ", ", ").strip(" |,")
         lines.append(f"| {label} ({check['version']}) | {features} | {pp:.0f} | {tg:.1f} | {pinned_tg / tg:.2f} |"
                      f" {check['warm_equals_cold']}/{check['n']} | {same}/{len(reference)} |")
-    section = "\n".join(lines) + "\n"
-    print(section)
-    text = RESULTS.read_text() if RESULTS.is_file() else "# Benchmark results\n"
-    head = text.split(SECTION, 1)[0].rstrip("\n")
-    RESULTS.write_text(head + "\n\n" + section)
+    print("\n".join(lines))
+    write_section(RESULTS, SECTION, lines)
 
 
 if __name__ == "__main__":

@@ -679,6 +679,8 @@ async def acomplete_many(
         raise InvalidRequestError(f"max_concurrency must be an integer in [1, {MAX_CONCURRENCY}], got {max_concurrency!r}")
     for i, r in enumerate(reqs):
         validate_request(r, i)
+    if any(r.model.startswith(local.PROVIDER + "/") for r in reqs):
+        max_concurrency = max(max_concurrency, local.capacity())  # fill the embedded model's batch
     store = get_cache(cache)
     policy = retry or RetryPolicy()
     results: list[Completion | None] = [None] * len(reqs)
@@ -782,7 +784,7 @@ class _LoopThread:
                 from litellm.llms.custom_httpx.async_client_cleanup import close_litellm_async_clients
 
                 await close_litellm_async_clients()
-            await loop.shutdown_default_executor()  # the threads of asyncio.to_thread (local model calls)
+            await loop.shutdown_default_executor()  # threads of asyncio.to_thread, if any
 
         try:
             asyncio.run_coroutine_threadsafe(close(), loop).result(timeout)
@@ -812,7 +814,9 @@ def complete_many(
 
     Args:
         requests: :class:`ChatRequest` objects, or dicts of their fields.
-        max_concurrency: at most this many calls in flight (1 to 1024).
+        max_concurrency: at most this many calls in flight (1 to 1024); raised to
+            :func:`ihl_lib.local.capacity` when a request goes to the embedded model,
+            which decodes that many sequences together.
         cache: a :class:`ResponseCache`, a directory, or None for ``cache_dir()``.
         retry: the retry policy for transient failures.
         progress: show a tqdm bar (done, cached, retried, failed).

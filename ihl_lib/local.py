@@ -6,23 +6,24 @@ litellm as a custom provider named ``local``. A fresh clone with no API keys
 runs the whole pipeline on it.
 
 - It loads lazily, once per process, on first use.
-- A pool of llama.cpp contexts serves concurrent calls, one call per context
-  (a context is not thread-safe). By default there is one context per core,
-  each on one thread. On 2 cores two such contexts generate 2.0x the tokens/s
-  of one context on both threads (``benchmarks/results.md``): decoding a
-  135M model does not scale across threads, but it does across contexts.
-  ``IHL_LOCAL_WORKERS`` sets the number of contexts.
+- Requests are decoded together: :mod:`ihl_lib.local_engine` keeps up to
+  ``IHL_LOCAL_BATCH`` sequences (default 4) in one llama.cpp context and
+  decodes one token of each per step, so one pass over the weights serves
+  them all. ``IHL_LOCAL_WORKERS`` single-threaded contexts (default: one per
+  core) share the queue. The defaults come from the tokens/s curve in
+  ``benchmarks/results.md``; callers keep :func:`capacity` requests in flight.
 - Temperature 0 is greedy decoding, so the same request gives the same text,
-  whichever context serves it and whatever it served before. A context keeps
-  the KV cache of its previous prompt and re-evaluates only the tokens after
-  the common prefix (a judge's long instructions are read once, not per
-  item); a repeated prompt re-evaluates just its last token, alone. That is
-  bit-identical to a cold evaluation only because the pinned build
-  (:mod:`ihl_lib.llama_build`) has one matrix-product kernel for every batch
-  size: llama.cpp's default build hands batches of more than one token to
-  llamafile's sgemm and a single token to ggml's own dot products, whose
-  results differ in the last bits, and greedy decoding then diverges. Tests
-  check cold against warm in every worker.
+  alone or in a batch, whatever the slot served before. A slot keeps the KV
+  state of its previous prompt and re-evaluates only the tokens after the
+  common prefix (a judge's long instructions are read once per slot, not
+  per item). That is bit-identical to a cold evaluation in a context of its
+  own only because the pinned build (:mod:`ihl_lib.llama_build`) has one
+  matrix-product kernel for every batch size: llama.cpp's default build
+  hands batches of more than one token to llamafile's sgemm and a single
+  token to ggml's own dot products, whose results differ in the last bits,
+  and greedy decoding then diverges. Each sequence has its own KV stream
+  (``kv_unified = false``), so its attention sees exactly what it would
+  alone. Tests compare batched answers with ``Llama.create_chat_completion``.
 - The same build runs on every x86-64-v3 CPU (no native or run-time kernel
   choice), so answers do not depend on the machine either; ``make verify``
   checks a sample of the shipped run against this machine.
@@ -33,12 +34,13 @@ runs the whole pipeline on it.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import concurrent.futures
 import functools
 import importlib.resources
 import importlib.util
 import json
 import os
-import queue
 import threading
 import time
 import warnings
@@ -47,15 +49,20 @@ from pathlib import Path
 from typing import Any
 
 from ihl_lib import llama_build
+from ihl_lib.local_engine import BatchedEngine, JobQueue, chat_completion_request, to_chat_completion
 
 __all__ = [
     "LOCAL_MODELS",
     "LocalModelUnavailable",
     "LocalModelSpec",
+    "batch_size",
+    "capacity",
     "generate",
     "load_context",
     "local_model_path",
     "register",
+    "shutdown",
+    "submit",
     "threads_per_context",
     "workers",
 ]
@@ -141,51 +148,87 @@ def _check_build() -> None:
 
 
 def workers() -> int:
-    """How many llama.cpp contexts serve one local model (``IHL_LOCAL_WORKERS``, default: the cores)."""
-    value = os.environ.get("IHL_LOCAL_WORKERS", "")
-    try:
-        count = int(value) if value else (os.cpu_count() or 1)
-    except ValueError:
-        raise ValueError(f"IHL_LOCAL_WORKERS must be a whole number, got {value!r}") from None
-    if count < 1:
-        raise ValueError(f"IHL_LOCAL_WORKERS must be at least 1, got {count}")
-    return count
+    """How many llama.cpp contexts serve one local model (``IHL_LOCAL_WORKERS``, default: one per core)."""
+    return _positive_env("IHL_LOCAL_WORKERS", os.cpu_count() or 1)
+
+
+def batch_size() -> int:
+    """How many sequences each context decodes together (``IHL_LOCAL_BATCH``, default 4)."""
+    return _positive_env("IHL_LOCAL_BATCH", DEFAULT_BATCH)
+
+
+def capacity() -> int:
+    """Requests a local model works on at once: enough concurrent callers keep every slot busy."""
+    return workers() * batch_size()
 
 
 def threads_per_context() -> int:
-    """llama.cpp threads for each context of a pool: the cores shared among :func:`workers` contexts."""
+    """llama.cpp threads for each context: the cores shared among :func:`workers` contexts."""
     return max(1, (os.cpu_count() or 1) // workers())
 
 
-_pools: dict[str, queue.LifoQueue[Any]] = {}
+# Chosen from the tokens/s curve in benchmarks/results.md ("Batched local decoding"): on 2 cores,
+# one single-threaded context per core with 4 sequences each was fastest (llama.cpp's threads
+# synchronise at every operation, which costs more than they share on a model this small).
+DEFAULT_BATCH = 4
+
+
+def _positive_env(variable: str, default: int) -> int:
+    value = os.environ.get(variable, "")
+    try:
+        count = int(value) if value else default
+    except ValueError:
+        raise ValueError(f"{variable} must be a whole number, got {value!r}") from None
+    if count < 1:
+        raise ValueError(f"{variable} must be at least 1, got {count}")
+    return count
+
+
+@dataclass
+class _LoadedModel:
+    host: Any  # llama_cpp.Llama: weights, tokenizer, chat template, sampler settings
+    jobs: JobQueue
+    engines: list[BatchedEngine]
+
+
+_models: dict[str, _LoadedModel] = {}
 _load_lock = threading.Lock()
 
 
 def load_context(name: str, n_threads: int) -> Any:
-    """A new ``llama_cpp.Llama`` context for ``name``."""
+    """A new ``llama_cpp.Llama`` for ``name`` (one sequence per context; the engines' host and the tests' reference)."""
     path = local_model_path(name)
     from llama_cpp import Llama
 
     return Llama(model_path=str(path), n_ctx=_spec(name).n_ctx, n_threads=n_threads, seed=0, verbose=False)
 
 
-def _pool(name: str) -> queue.LifoQueue[Any]:
-    """The contexts of ``name``, created once per process on first use."""
-    pool = _pools.get(name)
-    if pool is not None:
-        return pool
+def _model(name: str) -> _LoadedModel:
+    """The engines of ``name``, created once per process on first use."""
+    model = _models.get(name)
+    if model is not None:
+        return model
     with _load_lock:
-        if name not in _pools:
-            count, threads = workers(), threads_per_context()
-            # LIFO: a lone caller keeps getting the same context, whose KV cache holds its last prompt.
-            contexts: queue.LifoQueue[Any] = queue.LifoQueue()
-            for _ in range(count):
-                contexts.put(load_context(name, threads))
-            _pools[name] = contexts
-        return _pools[name]
+        if name not in _models:
+            host = load_context(name, threads_per_context())
+            jobs = JobQueue()
+            engines = [BatchedEngine(host, jobs, batch_size(), threads_per_context()) for _ in range(workers())]
+            _models[name] = _LoadedModel(host, jobs, engines)
+        return _models[name]
 
 
-def generate(
+def shutdown() -> None:
+    """Stop every loaded local model's engines; waiting requests fail with a clear error."""
+    with _load_lock:
+        for model in _models.values():
+            for job in model.jobs.close():
+                job.future.set_exception(RuntimeError("the local model has been shut down"))
+            for engine in model.engines:
+                engine.close()
+        _models.clear()
+
+
+def submit(
     name: str,
     messages: list[dict[str, Any]],
     *,
@@ -195,13 +238,13 @@ def generate(
     seed: int | None = None,
     stop: str | list[str] | None = None,
     response_format: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Run one chat completion on a local model (blocking, thread-safe).
+) -> concurrent.futures.Future[dict[str, Any]]:
+    """Queue one chat completion on a local model; the future's result is a text completion.
 
-    Returns:
-        llama-cpp-python's OpenAI-style response dict.
+    The prompt is formatted and checked here, in the caller's thread, so a bad request fails
+    before it waits for a slot. :func:`generate` waits for the result.
     """
-    pool = _pool(name)
+    model = _model(name)
     kwargs: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "seed": 0 if seed is None else seed}
     if top_p is not None:
         kwargs["top_p"] = top_p
@@ -213,11 +256,18 @@ def generate(
             kwargs["response_format"] = response_format  # plain JSON: llama-cpp-python's own grammar is strict
     if stop:
         kwargs["stop"] = [stop] if isinstance(stop, str) else list(stop)
-    llm = pool.get()
-    try:
-        return llm.create_chat_completion(messages=messages, **kwargs)
-    finally:
-        pool.put(llm)
+    job = BatchedEngine.make_job(model.host, chat_completion_request(model.host, messages, **kwargs))
+    model.jobs.put(job)
+    return job.future
+
+
+def generate(name: str, messages: list[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+    """Run one chat completion on a local model (blocking, thread-safe); arguments as :func:`submit`.
+
+    Returns:
+        The OpenAI-style chat completion ``llama_cpp.Llama.create_chat_completion`` returns.
+    """
+    return to_chat_completion(submit(name, messages, **kwargs).result())
 
 
 # Part of the cache key of every local request with a response_format: a change to how the
@@ -260,8 +310,14 @@ def _register_handler() -> Any:
                        model_response: ModelResponse, print_verbose: Any, encoding: Any, api_key: Any,
                        logging_obj: Any, optional_params: dict, *args: Any, **kwargs: Any) -> ModelResponse:
             started = time.perf_counter()
-            params = {k: optional_params[k] for k in ("max_tokens", "temperature", "top_p", "seed", "stop", "response_format") if optional_params.get(k) is not None}
-            out = generate(model, messages, **params)
+            return self._response(model, generate(model, messages, **self._params(optional_params)), started)
+
+        @staticmethod
+        def _params(optional_params: dict) -> dict[str, Any]:
+            return {k: optional_params[k] for k in ("max_tokens", "temperature", "top_p", "seed", "stop", "response_format") if optional_params.get(k) is not None}
+
+        @staticmethod
+        def _response(model: str, out: dict[str, Any], started: float) -> ModelResponse:
             choice = out["choices"][0]
             response = ModelResponse(
                 choices=[{"index": 0, "message": {"role": "assistant", "content": choice["message"]["content"]},
@@ -272,11 +328,14 @@ def _register_handler() -> Any:
             response._hidden_params["local_generation_s"] = time.perf_counter() - started
             return response
 
-        async def acompletion(self, *args: Any, **kwargs: Any) -> ModelResponse:
-            # llama.cpp blocks; keep the event loop free for other providers' calls.
-            return await asyncio.to_thread(self.completion, *args, **kwargs)
+        async def acompletion(self, model: str, messages: list, *args: Any, optional_params: dict, **kwargs: Any) -> ModelResponse:
+            # Queue the request and await its future: no thread is held while it waits for a slot.
+            started = time.perf_counter()
+            future = submit(model, messages, **self._params(optional_params))
+            return self._response(model, to_chat_completion(await asyncio.wrap_future(future)), started)
 
     handler = LocalProvider()
+    atexit.register(shutdown)
     litellm.custom_provider_map = [p for p in litellm.custom_provider_map if p["provider"] != PROVIDER]
     litellm.custom_provider_map.append({"provider": PROVIDER, "custom_handler": handler})
     from litellm.utils import custom_llm_setup

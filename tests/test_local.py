@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from conftest import user
@@ -108,18 +110,13 @@ def _answer(context, messages) -> str:
     return out["choices"][0]["message"]["content"]
 
 
+def _served(messages) -> str:
+    """The same request through the provider's batched engine."""
+    return local.generate("smollm2-135m", messages, max_tokens=48, temperature=0.0, seed=0)["choices"][0]["message"]["content"]
+
+
 def _fresh():
     return local.load_context("smollm2-135m", n_threads=1)
-
-
-@pytest.fixture
-def pool_contexts():
-    """Every context of the embedded model's pool (each worker), handed back after the test."""
-    pool = local._pool("smollm2-135m")
-    contexts = [pool.get() for _ in range(local.workers())]
-    yield contexts
-    for context in contexts:
-        pool.put(context)
 
 
 QUESTION = "Why do rivers flow to the sea?"
@@ -138,65 +135,54 @@ def test_the_loaded_llama_cpp_is_the_pinned_build():
     assert "LLAMAFILE = 1" not in info and "AVX512" not in info.replace("AVX512 = 0", ""), info
 
 
-def test_a_repeated_prompt_gives_the_cold_answer_in_every_worker(pool_contexts):
-    # The second time, the whole prompt matches the context's cache but its last token, which
-    # llama.cpp evaluates alone: a batch of one, where the cold run evaluated the prompt at once.
+def test_a_repeated_prompt_gives_the_cold_answer():
+    # The second time, the whole prompt matches a slot's cache but its last token, which is
+    # evaluated alone: a batch of one, where the cold run evaluated the prompt at once.
     expected = _answer(_fresh(), _ask(QUESTION))
-    for context in pool_contexts:
-        assert [_answer(context, _ask(QUESTION)) for _ in range(3)] == [expected] * 3
+    assert [_served(_ask(QUESTION)) for _ in range(3)] == [expected] * 3
 
 
-def test_an_answer_does_not_depend_on_the_prompt_a_context_served_before(pool_contexts):
-    # A context reuses the KV cache of the common prefix (here the long system prompt) from its
-    # previous call; the answer must be bit-identical to a cold evaluation on a fresh context.
+def test_an_answer_does_not_depend_on_the_prompt_a_slot_served_before():
+    # A slot reuses the KV state of the common prefix (here the long system prompt) from its
+    # previous request; the answer must be bit-identical to a cold evaluation on a fresh context.
     expected = _answer(_fresh(), _ask(QUESTION))
-    for context in pool_contexts:
-        for before in PREDECESSORS:
-            _answer(context, _ask(before))  # leaves the system prompt and another question in the KV cache
-            assert _answer(context, _ask(QUESTION)) == expected, before
-    assert pool_contexts[-1].n_tokens > len(pool_contexts[-1].tokenize(LONG_SYSTEM.encode()))  # the prefix really was kept
+    for before in PREDECESSORS:
+        _served(_ask(before))  # leaves the system prompt and another question in a slot
+        assert _served(_ask(QUESTION)) == expected, before
 
 
-def test_a_suffix_of_exactly_one_token_gives_the_cold_answer(pool_contexts):
-    prompt = LONG_SYSTEM + "\nThe colour of the sky on a clear day is"
-    longer = prompt + " blue"
-    probe = pool_contexts[0]
-    assert probe.tokenize(longer.encode())[:-1] == probe.tokenize(prompt.encode())  # one token more, same prefix
-
-    def complete_raw(context, text):
-        return context.create_completion(prompt=text, max_tokens=32, temperature=0.0, seed=0)["choices"][0]["text"]
-
-    expected = complete_raw(_fresh(), longer)
-    for context in pool_contexts:
-        complete_raw(context, prompt)
-        assert complete_raw(context, longer) == expected
-
-
-def test_a_prompt_longer_than_one_batch_gives_the_cold_answer(pool_contexts):
+def test_a_prompt_longer_than_one_batch_gives_the_cold_answer():
     # A judge prompt (~700 tokens) is read cold in two batches (n_batch 512) and warm as a short suffix.
     system = LONG_SYSTEM * 3
-    assert len(pool_contexts[0].tokenize(system.encode())) > pool_contexts[0].n_batch
-    expected = _answer(_fresh(), _ask(QUESTION, system))
-    for context in pool_contexts:
-        _answer(context, _ask("What is a glacier?", system))
-        assert _answer(context, _ask(QUESTION, system)) == expected
+    fresh = _fresh()
+    assert len(fresh.tokenize(system.encode())) > fresh.n_batch
+    expected = _answer(fresh, _ask(QUESTION, system))
+    _served(_ask("What is a glacier?", system))
+    assert _served(_ask(QUESTION, system)) == expected
 
 
-def test_concurrent_calls_on_the_context_pool_match_one_by_one(tmp_path):
+def test_concurrent_calls_match_one_by_one(tmp_path):
     questions = ["What is rain?", "Say hello.", "Count to three.", "What is a river?", "Name a fruit.", "What is snow?"]
     requests = [ChatRequest(model=DEFAULT_MODEL, messages=[{"role": "system", "content": LONG_SYSTEM}, *user(q)], max_tokens=32) for q in questions]
     together = complete_many(requests, cache=tmp_path / "together", max_concurrency=4, progress=False)
-    one_by_one = complete_many(requests, cache=tmp_path / "one", max_concurrency=1, progress=False)
+    one_by_one = [complete(r.model, r.messages, max_tokens=32, cache=tmp_path / "one") for r in requests]
     assert all(r.ok and r.text for r in together), [r.error for r in together]
     assert [r.text for r in together] == [r.text for r in one_by_one]
 
 
-def test_workers_setting_is_checked(monkeypatch):
-    monkeypatch.setenv("IHL_LOCAL_WORKERS", "3")
-    assert local.workers() == 3
-    monkeypatch.setenv("IHL_LOCAL_WORKERS", "two")
-    with pytest.raises(ValueError, match="IHL_LOCAL_WORKERS must be a whole number, got 'two'"):
-        local.workers()
-    monkeypatch.setenv("IHL_LOCAL_WORKERS", "0")
+@pytest.mark.parametrize("variable, read", [("IHL_LOCAL_WORKERS", local.workers), ("IHL_LOCAL_BATCH", local.batch_size)])
+def test_engine_settings_are_checked(monkeypatch, variable, read):
+    monkeypatch.setenv(variable, "3")
+    assert read() == 3
+    monkeypatch.setenv(variable, "two")
+    with pytest.raises(ValueError, match=f"{variable} must be a whole number, got 'two'"):
+        read()
+    monkeypatch.setenv(variable, "0")
     with pytest.raises(ValueError, match="at least 1"):
-        local.workers()
+        read()
+
+
+def test_capacity_fills_every_slot_of_every_context(monkeypatch):
+    monkeypatch.setenv("IHL_LOCAL_WORKERS", "2")
+    monkeypatch.setenv("IHL_LOCAL_BATCH", "8")
+    assert local.capacity() == 16 and local.threads_per_context() == max(1, (os.cpu_count() or 1) // 2)
