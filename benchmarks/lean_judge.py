@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from benchmarks.sections import write_section  # noqa: E402
+from benchmarks.sections import write_table  # noqa: E402
 from ihl_lib import local  # noqa: E402
 from ihl_lib.judge_validation import agreement, load_rbr_gold  # noqa: E402
 from ihl_lib.judges import make_judge  # noqa: E402
@@ -66,18 +66,15 @@ def main() -> None:
         rows.append(f"| {version} | {r['median_s']:.2f} | {r['calls_per_s']:.2f} | {r['reply_tokens']:.1f} | {r['invalid']} | {r['repaired']} |"
                     f" {r['accuracy']:.3f} | {r['kappa']:.3f} | {r['refused_accuracy']:.3f} | {r['refused_kappa']:.3f} |")
         print(rows[-1], flush=True)
-    body = [
+    write_table(
+        "Lean judge call",
         f"`python benchmarks/lean_judge.py --solo {args.solo} --judges {args.judges}`: the judge on `{MODEL}` "
         f"({local.workers()} context(s) x {local.batch_size()} sequences), from an empty cache. Median call time: the first {args.solo} items of the "
         f"RBR gold train split judged one at a time. Calls/s: all {len(gold)} non-empty train items at full concurrency (repairs included). "
         "Agreement with the human labels of the same items (three-class, and refused or not); a judge's invalid votes count as wrong.",
-        "",
-        "| judge prompt | median call (s) | calls/s | reply tokens | invalid | repaired | accuracy | kappa | refused: accuracy | refused: kappa |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-        *rows,
-    ]
-    write_section(ROOT / "benchmarks" / "results.md", "Lean judge call", body)
-    print("\n".join(body))
+        ["judge prompt", "median call (s)", "calls/s", "reply tokens", "invalid", "repaired", "accuracy", "kappa", "refused: accuracy", "refused: kappa"],
+        rows,
+    )
 
 
 if __name__ == "__main__":

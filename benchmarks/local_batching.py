@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from benchmarks.sections import write_section  # noqa: E402
+from benchmarks.sections import write_table  # noqa: E402
 from ihl_lib import local  # noqa: E402
 from ihl_lib.data import load_prompts  # noqa: E402
 from ihl_lib.local_engine import BatchedEngine, JobQueue, chat_completion_request  # noqa: E402
@@ -95,17 +95,14 @@ def main() -> None:
             rows.append(f"| batched: {engines} context{'s' if engines > 1 else ''} x {threads} thread{'s' if threads > 1 else ''}, "
                         f"{slots} sequences each | {engines * slots} | {tokens / took:.1f} | {tokens / took / base:.2f} | {differ}/{len(texts)} | {tokens} |")
             print(rows[-1], flush=True)
-    body = [
-        f"`python benchmarks/local_batching.py --n {args.n} --max-tokens {args.max_tokens} --sizes {args.sizes}`: the first {args.n} prompts of the main set, "
-        f"greedy, at most {args.max_tokens} new tokens each, all queued at once; tokens/s = completion tokens / wall time (prompt evaluation included); "
-        "ratios against the pool in the same run. \"Differ\" counts answers whose text is not the pool's.",
-        "",
-        "| layout | sequences in flight | tokens/s | vs pool | differ from pool | completion tokens |",
-        "|---|---|---|---|---|---|",
-        *rows,
-    ]
-    write_section(ROOT / "benchmarks" / "results.md", "Batched local decoding", body)
-    print("\n".join(body))
+    write_table(
+        "Batched local decoding",
+        f"`python benchmarks/local_batching.py --n {args.n} --max-tokens {args.max_tokens} --sizes {args.sizes}`: the first {args.n} prompts of "
+        f"`ihl_violations`, greedy, at most {args.max_tokens} new tokens each, all queued at once; tokens/s = completion tokens / wall time "
+        "(prompt evaluation included); ratios against the pool in the same run. \"Differ\" counts answers whose text is not the pool's.",
+        ["layout", "sequences in flight", "tokens/s", "vs pool", "differ from pool", "completion tokens"],
+        rows,
+    )
 
 
 if __name__ == "__main__":

@@ -27,3 +27,13 @@ def write_section(results: Path, title: str, body: list[str]) -> None:
     head, sections = split_sections(results.read_text() if results.is_file() else "# Benchmark results\n")
     sections[title] = "\n".join(body).strip("\n")
     results.write_text(join_sections(head, sections))
+
+
+RESULTS = Path(__file__).resolve().parent / "results.md"
+
+
+def write_table(title: str, intro: str, columns: list[str], rows: list[str]) -> None:
+    """Write a section holding ``intro`` and a Markdown table (``rows`` already formatted), and print it."""
+    body = [intro, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns), *rows]
+    write_section(RESULTS, title, body)
+    print("\n".join(body))
