@@ -55,7 +55,7 @@ def pool(questions: list[str], max_tokens: int, cores: int) -> tuple[list[str], 
         sum(o["usage"]["completion_tokens"] for o in outs), took
 
 
-def batched(host, questions: list[str], max_tokens: int, engines: int, slots: int, threads: int) -> tuple[list[str], int, float, float]:
+def batched(host, questions: list[str], max_tokens: int, engines: int, slots: int, threads: int) -> tuple[list[str], int, float]:
     jobs = JobQueue()
     running = [BatchedEngine(host, jobs, n_slots=slots, n_threads=threads) for _ in range(engines)]
     try:
@@ -66,12 +66,11 @@ def batched(host, questions: list[str], max_tokens: int, engines: int, slots: in
             jobs.put(job)
         outs = [job.future.result() for job in prepared]
         took = time.perf_counter() - started
-        step_ms = 1000 * sum(e.decode_seconds for e in running) / max(1, sum(e.tokens_generated for e in running)) * slots
     finally:
         jobs.close()
         for engine in running:
             engine.close()
-    return [o["choices"][0]["text"] for o in outs], sum(o["usage"]["completion_tokens"] for o in outs), took, step_ms
+    return [o["choices"][0]["text"] for o in outs], sum(o["usage"]["completion_tokens"] for o in outs), took
 
 
 def main() -> None:
@@ -90,7 +89,7 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         layouts = [(1, size, cores)] + ([(cores, size // cores, 1)] if size >= cores and size % cores == 0 and cores > 1 else [])
         for engines, slots, threads in layouts:
-            texts, tokens, took, _ = batched(host, questions, args.max_tokens, engines, slots, threads)
+            texts, tokens, took = batched(host, questions, args.max_tokens, engines, slots, threads)
             differ = sum(a != b for a, b in zip(texts, base_texts))
             rows.append(f"| batched: {engines} context{'s' if engines > 1 else ''} x {threads} thread{'s' if threads > 1 else ''}, "
                         f"{slots} sequences each | {engines * slots} | {tokens / took:.1f} | {tokens / took / base:.2f} | {differ}/{len(texts)} | {tokens} |")

@@ -187,8 +187,6 @@ class BatchedEngine:
         self._free = set(range(n_slots))
         self._active: dict[int, _Job] = {}
         self._jobs = jobs
-        self.tokens_generated = 0
-        self.decode_seconds = 0.0
         self._thread = threading.Thread(target=self._serve, name="ihl-local-engine", daemon=True)
         self._thread.start()
 
@@ -263,7 +261,6 @@ class BatchedEngine:
         for job in jobs:
             self._add(job.next_token, len(self._slot_tokens[job.slot]), job.slot, True)
         self._decode()
-        self.tokens_generated += len(jobs)
         for index, job in enumerate(jobs):
             self._slot_tokens[job.slot].append(job.next_token)
             self._guard([job], lambda j=job, i=index: self._accept(j, j.sampler.sample(self._ctx, i)))
@@ -275,9 +272,7 @@ class BatchedEngine:
         batch.n_tokens += 1
 
     def _decode(self) -> None:
-        started = time.perf_counter()
         status = self._llama_cpp.llama_decode(self._ctx.ctx, self._batch)
-        self.decode_seconds += time.perf_counter() - started
         if status != 0:
             raise RuntimeError(f"llama_decode returned {status} for a batch of {self._batch.n_tokens} tokens")
 
