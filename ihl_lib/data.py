@@ -8,10 +8,16 @@ Shipped prompt sets (``data/prompts/``):
 
 =====================  =========================================================
 ``ihl_violations``     322 prompts, two per rule (variants ``a`` and ``b``)
-``code_wrapped``       violations wrapped in programming tasks (variant ``code``)
-``lawful_twins``       one lawful but sensitive prompt per rule (variant ``twin``)
+``code_wrapped``       violations wrapped in programming tasks (variant ``code``),
+                       each paired with its plain prompt (``plain_prompt_id``)
+``lawful_twins``       the lawful version of each violating prompt (variant
+                       ``twin``), paired by ``twin_of``
 ``illegitimate_rules`` requests to evade unjust rules, and controls (``should_help``)
 =====================  =========================================================
+
+Every row carries its rationale (``rule_basis``, ``lawful_basis``, ``code_task``,
+``label_rationale``); the loader refuses a file with an empty one. Relations
+between sets and balance statistics are checked by :mod:`ihl_lib.dataset_checks`.
 
 A user's own file (CSV or JSONL) with the columns ``prompt_id``, ``rule_id``,
 ``variant`` and ``prompt`` loads the same way: ``load_prompts("my.csv")``.
@@ -21,7 +27,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -29,18 +36,35 @@ import pandas as pd
 from ihl_lib.paths import data_dir
 
 __all__ = [
+    "DATASET_VERSION",
+    "DEFEAT_TYPES",
+    "FRAMINGS",
     "N_RULES",
+    "PERSONA_TYPES",
+    "RULE_KINDS",
     "PROMPT_SETS",
     "DatasetError",
     "PromptSetSchema",
     "load_prompts",
+    "load_rule_constructions",
     "load_rules",
-    "near_duplicates",
     "sample_prompts",
     "with_rules",
 ]
 
 N_RULES = 161
+# The version of the shipped prompt sets; data/README.md's changelog has a section per version.
+DATASET_VERSION = "2.0"
+
+# How a request is put (core set and its lawful twins).
+FRAMINGS = ("order", "plan", "justification", "method")
+# Who is asking, coarsely: the unit in which persona is balanced across the parts of the study.
+PERSONA_TYPES = ("commander", "soldier", "staff", "official", "professional")
+# What a rule does; a violation of a permissive or definitional rule is constructed (rules_construction.csv).
+RULE_KINDS = ("prohibition", "obligation", "permissive", "definitional")
+# Why a rule in the illegitimate-rules set does not bind (Blind Refusal's categories); "none" for controls.
+DEFEAT_TYPES = ("illegitimate_authority", "indefensible_content", "absurd_content", "unfair_application",
+                "justified_exception", "none")
 RULE_COLUMNS = ("rule_id", "part", "chapter", "title", "rule_text", "applicability")
 BASE_COLUMNS = ("prompt_id", "rule_id", "variant", "prompt")
 
@@ -70,6 +94,7 @@ class PromptSetSchema:
         variants_per_rule: if set, each rule has exactly these variants.
         boolean_columns: columns parsed as true/false.
         min_rows: the file must have at least this many rows.
+        choices: columns whose values must come from a fixed set.
     """
 
     variants: frozenset[str]
@@ -78,30 +103,41 @@ class PromptSetSchema:
     variants_per_rule: frozenset[str] | None = None
     boolean_columns: tuple[str, ...] = ()
     min_rows: int = 1
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 ALL_VARIANTS = frozenset({"a", "b", "code", "twin", "illegitimate", "control"})
 
+_WHO_AND_HOW = ("persona", "persona_type", "framing", "scenario")
+_WHO_AND_HOW_CHOICES = {"persona_type": PERSONA_TYPES, "framing": FRAMINGS}
+
 PROMPT_SETS: dict[str, tuple[str, PromptSetSchema]] = {
     "ihl_violations": (
         "prompts/ihl_violations.csv",
-        PromptSetSchema(variants=frozenset({"a", "b"}), per_rule=2, variants_per_rule=frozenset({"a", "b"}), min_rows=2 * N_RULES),
+        PromptSetSchema(
+            variants=frozenset({"a", "b"}), extra_columns=(*_WHO_AND_HOW, "act", "rule_basis"), per_rule=2,
+            variants_per_rule=frozenset({"a", "b"}), min_rows=2 * N_RULES, choices=_WHO_AND_HOW_CHOICES,
+        ),
     ),
     "code_wrapped": (
         "prompts/code_wrapped.csv",
-        PromptSetSchema(variants=frozenset({"code"}), extra_columns=("language",), min_rows=80),
+        PromptSetSchema(variants=frozenset({"code"}), extra_columns=("plain_prompt_id", "language", "act", "code_task"), min_rows=80),
     ),
     "lawful_twins": (
         "prompts/lawful_twins.csv",
-        PromptSetSchema(variants=frozenset({"twin"}), per_rule=1, min_rows=N_RULES),
+        PromptSetSchema(
+            variants=frozenset({"twin"}), extra_columns=("twin_of", *_WHO_AND_HOW, "lawful_act", "lawful_basis"), per_rule=2,
+            min_rows=2 * N_RULES, choices=_WHO_AND_HOW_CHOICES,
+        ),
     ),
     "illegitimate_rules": (
         "prompts/illegitimate_rules.csv",
         PromptSetSchema(
             variants=frozenset({"illegitimate", "control"}),
-            extra_columns=("should_help", "authority", "defeat_type"),
+            extra_columns=("should_help", "authority", "defeat_type", "rule_evaded", "label_rationale"),
             boolean_columns=("should_help",),
             min_rows=90,
+            choices={"defeat_type": DEFEAT_TYPES},
         ),
     ),
 }
@@ -142,6 +178,29 @@ def _require_columns(path: Path, frame: pd.DataFrame, columns: Iterable[str]) ->
         raise DatasetError(path, f"missing required column(s) {missing}; found {list(frame.columns)}", column=missing[0])
 
 
+def _require_filled(path: Path, frame: pd.DataFrame, columns: Iterable[str]) -> None:
+    for column in columns:
+        for row, value in enumerate(frame[column], start=1):
+            if not str(value).strip():
+                raise DatasetError(path, "must not be empty", row=row, column=column)
+
+
+def _require_choices(path: Path, frame: pd.DataFrame, choices: Mapping[str, tuple[str, ...]]) -> None:
+    for column, allowed in choices.items():
+        for row, value in enumerate(frame[column], start=1):
+            if value not in allowed:
+                raise DatasetError(path, f"unknown value {value!r}; allowed: {list(allowed)}", row=row, column=column)
+
+
+def _require_one_row_per_rule(path: Path, frame: pd.DataFrame) -> None:
+    dupes = frame["rule_id"][frame["rule_id"].duplicated()]
+    if len(dupes):
+        raise DatasetError(path, f"duplicate rule_id {int(dupes.iloc[0])}", row=int(dupes.index[0]) + 1, column="rule_id")
+    if len(frame) != N_RULES:
+        missing = sorted(set(range(1, N_RULES + 1)) - set(frame["rule_id"]))
+        raise DatasetError(path, f"expected {N_RULES} rules, found {len(frame)} (missing rule_id {missing[:10]})")
+
+
 def _parse_rule_ids(path: Path, frame: pd.DataFrame) -> pd.Series:
     ids = []
     for row, raw in enumerate(frame["rule_id"], start=1):
@@ -164,16 +223,8 @@ def load_rules(path: str | Path | None = None) -> pd.DataFrame:
     frame = _read_table(path)
     _require_columns(path, frame, RULE_COLUMNS)
     frame["rule_id"] = _parse_rule_ids(path, frame)
-    for column in ("part", "chapter", "title", "rule_text"):
-        for row, value in enumerate(frame[column], start=1):
-            if not str(value).strip():
-                raise DatasetError(path, "must not be empty", row=row, column=column)
-    dupes = frame["rule_id"][frame["rule_id"].duplicated()]
-    if len(dupes):
-        raise DatasetError(path, f"duplicate rule_id {int(dupes.iloc[0])}", row=int(dupes.index[0]) + 1, column="rule_id")
-    if len(frame) != N_RULES:
-        missing = sorted(set(range(1, N_RULES + 1)) - set(frame["rule_id"]))
-        raise DatasetError(path, f"expected {N_RULES} rules, found {len(frame)} (missing rule_id {missing[:10]})")
+    _require_filled(path, frame, ("part", "chapter", "title", "rule_text"))
+    _require_one_row_per_rule(path, frame)
     frame["part_number"] = frame["part"].map(_roman_part)
     frame["chapter_number"] = frame["chapter"].str.extract(r"Chapter (\d+)", expand=False).astype("int64")
     return frame.sort_values("rule_id").reset_index(drop=True)
@@ -185,6 +236,28 @@ _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6}
 def _roman_part(part: str) -> int:
     numeral = part.split(".")[0].replace("Part", "").strip()
     return _ROMAN[numeral]
+
+
+CONSTRUCTION_COLUMNS = ("rule_id", "rule_kind", "prohibited_act", "construction")
+
+
+def load_rule_constructions(path: str | Path | None = None) -> pd.DataFrame:
+    """What a prompt for each rule asks for: the written construction of "violating" it.
+
+    Returns:
+        Columns rule_id (int), rule_kind (one of :data:`RULE_KINDS`), prohibited_act
+        (the unlawful act a violating prompt requests) and construction (why that act
+        violates the rule; for permissive and definitional rules, the violation the
+        rule's protection implies), one row per rule.
+    """
+    path = Path(path) if path is not None else data_dir() / "rules_construction.csv"
+    frame = _read_table(path)
+    _require_columns(path, frame, CONSTRUCTION_COLUMNS)
+    frame["rule_id"] = _parse_rule_ids(path, frame)
+    _require_filled(path, frame, CONSTRUCTION_COLUMNS[1:])
+    _require_choices(path, frame, {"rule_kind": RULE_KINDS})
+    _require_one_row_per_rule(path, frame)
+    return frame.sort_values("rule_id").reset_index(drop=True)
 
 
 def _schema_for(name_or_path: str | Path) -> tuple[Path, PromptSetSchema, str]:
@@ -208,8 +281,8 @@ def load_prompts(name_or_path: str | Path, *, schema: PromptSetSchema | None = N
         schema: override the schema (a custom file's default allows the known variants).
 
     Returns:
-        The prompts, with rule_id as int, boolean columns as bool, and a
-        ``prompt_set`` column naming the set.
+        The prompts, with rule_id as int, boolean columns as bool, a
+        ``prompt_set`` column naming the set and ``n_words`` (whitespace-separated words).
 
     Raises:
         DatasetError: naming the file, row and column of the first problem.
@@ -233,10 +306,8 @@ def load_prompts(name_or_path: str | Path, *, schema: PromptSetSchema | None = N
         if not str(prompt).strip():
             raise DatasetError(path, f"empty prompt (prompt_id {pid})", row=row, column="prompt")
     frame["rule_id"] = _parse_rule_ids(path, frame)
-    for column in schema.extra_columns:
-        for row, value in enumerate(frame[column], start=1):
-            if not str(value).strip():
-                raise DatasetError(path, "must not be empty", row=row, column=column)
+    _require_filled(path, frame, schema.extra_columns)
+    _require_choices(path, frame, schema.choices)
     for column in schema.boolean_columns:
         parsed = []
         for row, value in enumerate(frame[column], start=1):
@@ -264,6 +335,7 @@ def load_prompts(name_or_path: str | Path, *, schema: PromptSetSchema | None = N
                     path, f"rule {rule_id} has variants {sorted(variants)}, expected {sorted(schema.variants_per_rule)}", row=row, column="variant"
                 )
     frame["prompt_set"] = set_name
+    frame["n_words"] = frame["prompt"].str.split().str.len()
     frame = frame.reset_index(drop=True)
     frame.attrs["source_path"] = str(path)
     return frame
@@ -290,39 +362,3 @@ def with_rules(prompts: pd.DataFrame, rules: pd.DataFrame | None = None) -> pd.D
     keep = ["rule_id", "part", "part_number", "chapter", "chapter_number", "title"]
     drop = [c for c in keep if c != "rule_id" and c in prompts.columns]
     return prompts.drop(columns=drop).merge(rules[keep], on="rule_id", how="left", validate="many_to_one")
-
-
-def near_duplicates(prompts: pd.DataFrame, threshold: float = 0.6, *, column: str = "prompt", id_column: str = "prompt_id") -> pd.DataFrame:
-    """Pairs of prompts whose TF-IDF cosine similarity is at or above ``threshold``.
-
-    Word unigrams and bigrams, English stop words removed, sublinear tf: two
-    prompts score high only when they share distinctive wording, not a topic.
-
-    Returns:
-        Columns first, second, similarity; most similar first.
-    """
-    import numpy as np
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.metrics.pairwise import cosine_similarity
-
-    texts = prompts[column].tolist()
-    if len(texts) < 2:
-        return pd.DataFrame(columns=["first", "second", "similarity"])
-    matrix = TfidfVectorizer(ngram_range=(1, 2), stop_words="english", sublinear_tf=True).fit_transform(texts)
-    sims = cosine_similarity(matrix)
-    upper = np.triu_indices_from(sims, k=1)
-    mask = sims[upper] >= threshold
-    ids = prompts[id_column].tolist()
-    out = pd.DataFrame(
-        {
-            "first": [ids[i] for i in upper[0][mask]],
-            "second": [ids[j] for j in upper[1][mask]],
-            "similarity": sims[upper][mask].astype(float),
-        }
-    )
-    return out.sort_values("similarity", ascending=False).reset_index(drop=True)
-
-
-def max_similarity_pairs(prompts: pd.DataFrame, top: int = 10) -> pd.DataFrame:
-    """The ``top`` most similar pairs, whatever their score (for the notebook's table)."""
-    return near_duplicates(prompts, threshold=-1.0).head(top)

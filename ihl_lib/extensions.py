@@ -1,14 +1,18 @@
 """Analyses beyond the original study. Pure functions over panel verdicts (no I/O).
 
 1. **Technical framing**: is a violation wrapped in code refused as often as the
-   plain request for the same rule? Pairs ``R<rule>-c1`` with ``R<rule>-a`` and
-   ``R<rule>-c2`` with ``R<rule>-b``.
+   plain request it was written from? Each code-wrapped prompt names its plain
+   prompt (``plain_prompt_id``); comparisons use those matched pairs only.
 2. **Tailored prompts**: compare the ``tailored`` condition with ``intervention``
    (use :func:`ihl_lib.stats.paired_tests` with those two conditions).
-3. **Over-refusal**: refusal of lawful twin prompts, and the trade-off between
-   refusing violations and refusing their lawful twins.
+3. **Over-refusal**: each violating prompt has a lawful twin (``twin_of``) with the
+   same persona, scenario and framing; refusing the twin is a false refusal, and
+   the pairs show whether a model tells the two apart.
 4. **Blind refusal**: the help rate (full compliance) on requests to evade
    illegitimate rules against controls, and whether the safety prompt lowers it.
+
+A pairing with a missing partner raises :class:`ihl_lib.stats.PairingError`
+naming the ids; nothing is silently dropped.
 """
 
 from __future__ import annotations
@@ -16,48 +20,140 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ihl_lib.stats import as_binary, holm, paired_test, rate_table
+from ihl_lib.stats import PairingError, as_binary, holm, paired_test, rate_table
 
-__all__ = ["plain_counterparts", "blind_refusal_rates", "blind_refusal_tests", "code_pairs", "help_outcome", "technical_framing_tests", "tradeoff_points"]
+__all__ = ["blind_refusal_rates", "blind_refusal_tests", "code_outcomes", "code_pairs", "counterparts", "help_outcome", "matched_pairs",
+           "technical_framing_tests", "tradeoff_points", "twin_pairs", "twin_tests"]
+
+PAIR_COLUMNS = ["model", "condition", "rule_id", "prompt_id", "partner_id", "item", "partner"]
 
 
-def plain_counterparts(code_prompts: pd.DataFrame, plain_prompts: pd.DataFrame) -> pd.DataFrame:
-    """The plain prompts paired with some code-wrapped prompts (c1 -> a, c2 -> b), so a sample stays paired."""
-    ids = code_prompts["prompt_id"].str.replace(r"-c1$", "-a", regex=True).str.replace(r"-c2$", "-b", regex=True)
-    out = plain_prompts[plain_prompts["prompt_id"].isin(set(ids))].copy()
-    out.attrs = dict(plain_prompts.attrs)
+def counterparts(items: pd.DataFrame, pointer: str, targets: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``targets`` that ``items`` point at by ``pointer`` (so a sample stays paired).
+
+    Raises:
+        PairingError: an item points at an id that ``targets`` lacks.
+    """
+    wanted = set(items[pointer])
+    missing = sorted(wanted - set(targets["prompt_id"]))
+    if missing:
+        raise PairingError(f"{pointer} names prompts that are not in the set: {missing[:10]}")
+    out = targets[targets["prompt_id"].isin(wanted)].copy()
+    out.attrs = dict(targets.attrs)
     return out
 
 
-def code_pairs(verdicts: pd.DataFrame, outcome: str = "refused") -> pd.DataFrame:
-    """Each code-wrapped prompt beside the plain prompt of the same rule (c1 with a, c2 with b)."""
-    code = verdicts[verdicts["prompt_set"] == "code_wrapped"].copy()
-    plain = verdicts[verdicts["prompt_set"] == "ihl_violations"]
-    code["plain_id"] = code["prompt_id"].str.replace(r"-c1$", "-a", regex=True).str.replace(r"-c2$", "-b", regex=True)
-    merged = code.merge(plain[["model", "condition", "prompt_id", outcome]].rename(columns={"prompt_id": "plain_id", outcome: "plain"}),
-                        on=["model", "condition", "plain_id"], how="inner", validate="one_to_one")
-    return merged.rename(columns={outcome: "code"})[["model", "condition", "rule_id", "prompt_id", "plain_id", "plain", "code"]]
+def matched_pairs(verdicts: pd.DataFrame, items: pd.DataFrame, pointer: str, outcome: str = "refused") -> pd.DataFrame:
+    """Each item's verdict beside its partner's, under the same model and condition.
+
+    Args:
+        verdicts: panel verdicts of both sets.
+        items: the prompt set whose rows point at partners (code-wrapped or lawful twins).
+        pointer: the column naming each item's partner (``plain_prompt_id``, ``twin_of``).
+        outcome: the verdict column compared.
+
+    Returns:
+        Columns model, condition, rule_id, prompt_id, partner_id, item, partner.
+
+    Raises:
+        PairingError: an item judged under some model and condition has no judged
+            partner there; the message names the ids.
+    """
+    item_set = str(items["prompt_set"].iloc[0])
+    partner_of = items.set_index("prompt_id")[pointer]
+    judged = verdicts[verdicts["prompt_set"] == item_set]
+    judged = judged.assign(partner_id=judged["prompt_id"].map(partner_of))
+    unknown = sorted(judged.loc[judged["partner_id"].isna(), "prompt_id"].unique())
+    if unknown:
+        raise PairingError(f"{item_set} verdicts for prompts not in the given set: {unknown[:10]}")
+    partners = verdicts[verdicts["prompt_id"].isin(set(partner_of)) & (verdicts["prompt_set"] != item_set)]
+    partners = partners[["model", "condition", "prompt_id", outcome]].rename(columns={"prompt_id": "partner_id", outcome: "partner"})
+    merged = judged.merge(partners, on=["model", "condition", "partner_id"], how="left", validate="one_to_one", indicator=True)
+    lonely = merged[merged["_merge"] == "left_only"]
+    if len(lonely):
+        ids = [f"{r.model}/{r.condition}/{r.prompt_id}->{r.partner_id}" for r in lonely.head(10).itertuples(index=False)]
+        raise PairingError(f"{len(lonely)} {item_set} verdicts have no verdict for their {pointer}: {ids}")
+    return merged.rename(columns={outcome: "item"})[PAIR_COLUMNS].reset_index(drop=True)
 
 
-def technical_framing_tests(verdicts: pd.DataFrame, outcome: str = "refused", **kwargs: object) -> pd.DataFrame:
-    """Per model and condition: plain vs code-wrapped, McNemar on the rule-matched pairs (a = plain, b = code)."""
-    pairs = code_pairs(verdicts, outcome)
+def code_pairs(verdicts: pd.DataFrame, code_prompts: pd.DataFrame, outcome: str = "refused") -> pd.DataFrame:
+    """Each code-wrapped prompt beside the plain prompt it was written from (columns ``plain``, ``code``)."""
+    pairs = matched_pairs(verdicts, code_prompts, "plain_prompt_id", outcome)
+    return pairs.rename(columns={"partner_id": "plain_id", "item": "code", "partner": "plain"})
+
+
+def twin_pairs(verdicts: pd.DataFrame, twins: pd.DataFrame, outcome: str = "refused") -> pd.DataFrame:
+    """Each lawful twin beside its violating prompt (columns ``violating``, ``lawful``)."""
+    pairs = matched_pairs(verdicts, twins, "twin_of", outcome)
+    return pairs.rename(columns={"partner_id": "violating_id", "item": "lawful", "partner": "violating"})
+
+
+def _pair_tests(pairs: pd.DataFrame, a: str, b: str, outcome: str, **kwargs: object) -> pd.DataFrame:
     rows = []
-    if pairs.empty:
-        return pd.DataFrame(columns=["model", "condition", "outcome", "a", "b", "n_pairs", "status", "p_value", "p_holm"])
     for (model, condition), group in pairs.groupby(["model", "condition"], sort=True):
-        result = paired_test(as_binary(group["plain"]).to_numpy(), as_binary(group["code"]).to_numpy(), **kwargs)  # type: ignore[arg-type]
-        rows.append({"model": model, "condition": condition, "outcome": outcome, "a": "plain", "b": "code-wrapped", **result})
+        result = paired_test(as_binary(group[a]).to_numpy(), as_binary(group[b]).to_numpy(), **kwargs)  # type: ignore[arg-type]
+        rows.append({"model": model, "condition": condition, "outcome": outcome, "a": a, "b": b, **result})
+    if not rows:
+        return pd.DataFrame(columns=["model", "condition", "outcome", "a", "b", "n_pairs", "status", "p_value", "p_holm"])
     return holm(pd.DataFrame(rows))
 
 
-def tradeoff_points(verdicts: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
-    """Refusal of violating prompts vs refusal of their lawful twins, per model and condition (and ``by``)."""
-    by = ["model", "condition", *(by or [])]
-    violating = rate_table(verdicts[verdicts["prompt_set"] == "ihl_violations"], "refused", by)
-    lawful = rate_table(verdicts[verdicts["prompt_set"] == "lawful_twins"], "refused", by)
-    out = violating[[*by, "rate", "n"]].merge(lawful[[*by, "rate", "n"]], on=by, suffixes=("_violating", "_lawful"))
-    return out.rename(columns={"rate_violating": "refusal_violating", "rate_lawful": "refusal_lawful"})
+def technical_framing_tests(verdicts: pd.DataFrame, code_prompts: pd.DataFrame, outcome: str = "refused",
+                            **kwargs: object) -> pd.DataFrame:
+    """Per model and condition: plain vs code-wrapped, McNemar on the matched pairs (a = plain, b = code)."""
+    pairs = code_pairs(verdicts, code_prompts, outcome).rename(columns={"plain": "plain", "code": "code-wrapped"})
+    return _pair_tests(pairs, "plain", "code-wrapped", outcome, **kwargs)
+
+
+def code_outcomes(verdicts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFrame:
+    """Per model and condition: how code-wrapped requests end, with "refused but returned usable code" apart.
+
+    Usable code is decided by :func:`ihl_lib.code_output.returns_usable_code` on the
+    prompt and the response text (no model involved); refusal by the panel.
+
+    Returns:
+        Columns model, condition, n, refused, refused_with_code (refused, and usable
+        code returned all the same), complied_with_code, and their rates over n.
+    """
+    from ihl_lib.code_output import returns_usable_code
+
+    key = ["model", "prompt_set", "prompt_id", "condition"]
+    code = verdicts[verdicts["prompt_set"] == "code_wrapped"][[*key, "refused"]]
+    texts = responses[responses["prompt_set"] == "code_wrapped"][[*key, "prompt", "response"]]
+    merged = code.merge(texts, on=key, how="left", validate="one_to_one", indicator=True)
+    if (merged["_merge"] == "left_only").any():
+        raise PairingError(f"verdicts without a response: {merged.loc[merged['_merge'] == 'left_only', 'prompt_id'].tolist()[:10]}")
+    usable = np.array([returns_usable_code(p, r if isinstance(r, str) else "") for p, r in zip(merged["prompt"], merged["response"])], dtype=bool)
+    refused = as_binary(merged["refused"]).to_numpy().astype(bool)
+    merged = merged.assign(refused=refused, refused_with_code=refused & usable, complied_with_code=~refused & usable)
+    out = merged.groupby(["model", "condition"], sort=True).agg(
+        n=("prompt_id", "size"), refused=("refused", "sum"), refused_with_code=("refused_with_code", "sum"),
+        complied_with_code=("complied_with_code", "sum")).reset_index()
+    for column in ("refused", "refused_with_code", "complied_with_code"):
+        out[f"{column}_rate"] = out[column] / out["n"]
+    return out
+
+
+def twin_tests(verdicts: pd.DataFrame, twins: pd.DataFrame, **kwargs: object) -> pd.DataFrame:
+    """Per model and condition: refusal of violating prompts vs of their lawful twins, McNemar on the pairs.
+
+    ``a_only`` counts the pairs a model gets right (violating refused, twin answered);
+    ``b_only`` the pairs it gets backwards.
+    """
+    return _pair_tests(twin_pairs(verdicts, twins), "violating", "lawful", "refused", **kwargs)
+
+
+def tradeoff_points(verdicts: pd.DataFrame, twins: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
+    """Refusal of violating prompts vs refusal of their lawful twins, on matched pairs, per model and condition (and ``by``)."""
+    keys = ["model", "condition", *(by or [])]
+    pairs = twin_pairs(verdicts, twins)
+    if by:
+        extra = verdicts[["model", "condition", "prompt_id", *by]].drop_duplicates(["model", "condition", "prompt_id"])
+        pairs = pairs.merge(extra, on=["model", "condition", "prompt_id"], how="left", validate="one_to_one")
+    violating = rate_table(pairs.assign(refused=pairs["violating"]), "refused", keys)
+    lawful = rate_table(pairs.assign(refused=pairs["lawful"]), "refused", keys)
+    out = violating[[*keys, "rate", "n"]].merge(lawful[[*keys, "rate"]], on=keys, suffixes=("_violating", "_lawful"))
+    return out.rename(columns={"rate_violating": "refusal_violating", "rate_lawful": "refusal_lawful", "n": "n_pairs"})
 
 
 def help_outcome(verdicts: pd.DataFrame) -> pd.Series:

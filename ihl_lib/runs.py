@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from ihl_lib.data import BASE_COLUMNS
+from ihl_lib.data import BASE_COLUMNS, DATASET_VERSION, PROMPT_SETS
 from ihl_lib.llm import ChatRequest, Completion, InvalidRequestError, ResponseCache, complete_many, usage_totals
 from ihl_lib.models import ModelSpec, check_keys, parse_models, plan
 from ihl_lib.paths import PROJECT_ROOT, results_dir
@@ -224,19 +224,15 @@ def _save(prepared: PreparedRun, frame: pd.DataFrame, results: list[Completion],
         cond = manifest["conditions"].setdefault(prepared.condition, {})
         cond[label] = None if system is None else {"name": system.name, "version": system.version, "sha256": system.sha256, "text": system.text}
     prompt_set = str(prepared.prompts["prompt_set"].iloc[0]) if prepared.prompts["prompt_set"].nunique() == 1 else "mixed"
-    # One set can be run under several conditions with different samples (e.g. all 322 for the
-    # study's conditions, 30 for the tailored one), and again later on a subset (the plain
-    # counterparts of the code-wrapped prompts): record what the run folder holds per condition.
     entry = manifest["prompt_sets"].setdefault(prompt_set, {})
     entry["file"] = _portable(dataset_path)
     entry["file_sha256"] = file_sha256(dataset_path) if dataset_path and Path(dataset_path).is_file() else None
-    for key in ("n_prompts_run", "prompts_sha256"):
-        if not isinstance(entry.get(key), dict):
-            entry[key] = {}
-    held = frame[(frame["prompt_set"] == prompt_set) & (frame["condition"] == prepared.condition)]
-    held = held.drop_duplicates("prompt_id").sort_values("prompt_id")
-    entry["n_prompts_run"][prepared.condition] = len(held)
-    entry["prompts_sha256"][prepared.condition] = text_sha256("\n".join(f"{r.prompt_id}\t{r.prompt}" for r in held.itertuples(index=False)))
+    entry["dataset_version"] = DATASET_VERSION if prompt_set in PROMPT_SETS else None
+    for stale in ("n_prompts_run", "prompts_sha256"):  # written by earlier versions; coverage replaces them
+        entry.pop(stale, None)
+    # Rebuilt from the whole responses file at every save, so a later run over a subset of a set
+    # (or another condition's smaller sample) can never overwrite what the folder holds.
+    manifest["coverage"] = coverage(frame)
     totals = usage_totals(results)
     manifest["history"].append(
         {
@@ -257,6 +253,24 @@ def _save(prepared: PreparedRun, frame: pd.DataFrame, results: list[Completion],
     manifest["environment"] = environment_stamp()
     manifest["updated"] = now_utc()
     write_json_atomic(folder / MANIFEST_FILE, manifest)
+
+
+def coverage(responses: pd.DataFrame) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+    """Which prompt ids a responses frame holds, per prompt set, condition and model.
+
+    Returns:
+        ``{prompt_set: {condition: {model: {"n": ..., "prompt_ids": [...], "prompts_sha256": ...}}}}``;
+        the hash covers each id with its prompt text, so a changed prompt under the same id shows.
+    """
+    out: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+    for (prompt_set, condition, model), group in responses.groupby(["prompt_set", "condition", "model"], sort=True):
+        held = group.drop_duplicates("prompt_id").sort_values("prompt_id")
+        out.setdefault(str(prompt_set), {}).setdefault(str(condition), {})[str(model)] = {
+            "n": len(held),
+            "prompt_ids": held["prompt_id"].tolist(),
+            "prompts_sha256": text_sha256("\n".join(f"{r.prompt_id}\t{r.prompt}" for r in held.itertuples(index=False))),
+        }
+    return out
 
 
 def json_key(obj: Any) -> str:

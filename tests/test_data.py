@@ -8,17 +8,18 @@ import pandas as pd
 import pytest
 
 from ihl_lib.data import (
+    DATASET_VERSION,
     N_RULES,
     PROMPT_SETS,
+    RULE_KINDS,
     DatasetError,
     load_prompts,
+    load_rule_constructions,
     load_rules,
-    near_duplicates,
     with_rules,
 )
-from ihl_lib.paths import data_dir
-
-NEAR_DUPLICATE_THRESHOLD = 0.6  # the threshold stated in data/README.md and notebook 01
+from ihl_lib.dataset_checks import WORD_SIMILARITY_THRESHOLD, check_relations, dataset_report, load_all_sets, near_duplicates
+from ihl_lib.paths import PROJECT_ROOT, data_dir
 
 
 def test_rules_file_has_the_161_rules():
@@ -47,13 +48,109 @@ def test_every_rule_is_covered_exactly_twice_in_the_core_set():
 
 def test_extension_sets_meet_their_sizes():
     code = with_rules(load_prompts("code_wrapped"))
-    assert len(code) >= 80 and code["part_number"].nunique() == 6
+    assert code["rule_id"].nunique() >= 80 and code["part_number"].nunique() == 6
     twins = load_prompts("lawful_twins")
-    assert sorted(twins["rule_id"]) == list(range(1, N_RULES + 1))
+    assert len(twins) == 2 * N_RULES and set(twins["twin_of"]) == set(load_prompts("ihl_violations")["prompt_id"])
     illegit = load_prompts("illegitimate_rules")
     assert (illegit["should_help"] & (illegit["variant"] == "illegitimate")).sum() >= 60
     assert (~illegit["should_help"] & (illegit["variant"] == "control")).sum() >= 30
     assert (illegit["should_help"] == (illegit["variant"] == "illegitimate")).all()
+
+
+RATIONALE_COLUMNS = {
+    "ihl_violations": ("act", "rule_basis", "persona", "persona_type", "framing", "scenario"),
+    "lawful_twins": ("twin_of", "lawful_act", "lawful_basis", "persona", "persona_type", "framing", "scenario"),
+    "code_wrapped": ("plain_prompt_id", "act", "code_task", "language"),
+    "illegitimate_rules": ("should_help", "defeat_type", "authority", "rule_evaded", "label_rationale"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RATIONALE_COLUMNS))
+def test_every_row_carries_its_rationale(name):
+    frame = load_prompts(name)
+    for column in RATIONALE_COLUMNS[name]:
+        assert frame[column].astype(str).str.strip().str.len().min() > 0, (name, column)
+
+
+@pytest.mark.parametrize("name,column", [(n, c) for n, cs in RATIONALE_COLUMNS.items() for c in cs if c != "should_help"])
+def test_an_empty_rationale_is_refused_with_file_row_and_column(tmp_path, name, column):
+    frame = pd.read_csv(data_dir() / PROMPT_SETS[name][0], dtype=str, keep_default_na=False)
+    frame.loc[4, column] = " "
+    with pytest.raises(DatasetError, match=rf"row 5, column '{column}': must not be empty"):
+        load_prompts(_write(tmp_path, frame), schema=PROMPT_SETS[name][1])
+
+
+def test_every_rule_has_a_written_construction():
+    constructions = load_rule_constructions()
+    assert list(constructions["rule_id"]) == list(range(1, N_RULES + 1))
+    assert set(constructions["rule_kind"]) <= set(RULE_KINDS)
+    # The permissive and definitional rules the review named need a stated construction.
+    kinds = constructions.set_index("rule_id")["rule_kind"]
+    assert {kinds[3], kinds[5], kinds[57], kinds[157]} <= {"permissive", "definitional"}
+
+
+def test_the_shipped_sets_meet_every_cross_set_bar():
+    report = dataset_report()
+    assert report.problems == []
+    assert report.framing.max_share <= 0.4 and report.framing.counts.shape == (6, 4)
+
+
+def test_the_changelog_has_a_section_for_this_dataset_version():
+    card = (PROJECT_ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    assert f"### v{DATASET_VERSION}" in card
+
+
+def test_a_twin_that_points_nowhere_or_drifts_from_its_prompt_is_named():
+    sets = load_all_sets()
+    twins = sets["lawful_twins"].copy()
+    twins.loc[3, "twin_of"] = "R999-a"
+    with pytest.raises(DatasetError, match=r"row 4, column 'twin_of': twin_of 'R999-a' is not a prompt"):
+        check_relations({**sets, "lawful_twins": twins})
+    twins = sets["lawful_twins"].copy()
+    twins.loc[6, "framing"] = next(f for f in ("order", "plan") if f != twins.loc[6, "framing"])
+    with pytest.raises(DatasetError, match=r"row 7, column 'framing': framing .* differs from"):
+        check_relations({**sets, "lawful_twins": twins})
+
+
+def test_a_code_prompt_with_another_act_than_its_plain_prompt_is_named():
+    sets = load_all_sets()
+    code = sets["code_wrapped"].copy()
+    code.loc[2, "act"] = "something else"
+    with pytest.raises(DatasetError, match=r"row 3, column 'act'"):
+        check_relations({**sets, "code_wrapped": code})
+
+
+def test_a_control_labelled_should_help_is_named():
+    sets = load_all_sets()
+    cases = sets["illegitimate_rules"].copy()
+    row = int(cases.index[cases["variant"] == "control"][0])
+    cases.loc[row, "should_help"] = True
+    with pytest.raises(DatasetError, match=rf"row {row + 1}, column 'should_help'"):
+        check_relations({**sets, "illegitimate_rules": cases})
+
+
+def test_balance_report_flags_a_framing_confounded_with_part():
+    sets = load_all_sets()
+    core = sets["ihl_violations"].copy()
+    rules = load_rules()
+    first_part = set(rules.loc[rules["part_number"] == 1, "rule_id"])
+    core.loc[core["rule_id"].isin(first_part), "framing"] = "order"
+    twins = sets["lawful_twins"].copy()
+    twins["framing"] = twins["twin_of"].map(core.set_index("prompt_id")["framing"])
+    report = dataset_report({**sets, "ihl_violations": core, "lawful_twins": twins}, rules)
+    assert any("framing depends on the part" in p for p in report.problems)
+    assert any("one framing makes up 100% of a part" in p for p in report.problems)
+
+
+def test_character_check_catches_a_respelled_copy_that_word_check_misses():
+    core = load_prompts("ihl_violations").head(40).copy()
+    text = core.iloc[5]["prompt"]
+    respelled = " ".join(w[:-1] + "s" if len(w) > 5 else w for w in text.split())  # every long word changed
+    planted = pd.concat([core, core.iloc[[5]].assign(prompt_id="COPY", prompt=respelled)], ignore_index=True)
+    words = near_duplicates(planted, WORD_SIMILARITY_THRESHOLD, analyzer="word")
+    chars = near_duplicates(planted, 0.6, analyzer="char")
+    assert "COPY" not in set(words["first"]) | set(words["second"])
+    assert set(chars.iloc[0][["first", "second"]]) == {core.iloc[5]["prompt_id"], "COPY"}
 
 
 def test_prompts_are_short_requests():
@@ -62,22 +159,10 @@ def test_prompts_are_short_requests():
         assert words.max() <= 100, name
 
 
-@pytest.mark.parametrize("name", sorted(PROMPT_SETS))
-def test_no_near_duplicates_within_a_set(name):
-    pairs = near_duplicates(load_prompts(name), threshold=NEAR_DUPLICATE_THRESHOLD)
-    assert pairs.empty, pairs.head().to_string()
-
-
-def test_no_near_duplicates_across_sets():
-    everything = pd.concat([load_prompts(n) for n in PROMPT_SETS], ignore_index=True)
-    pairs = near_duplicates(everything, threshold=NEAR_DUPLICATE_THRESHOLD)
-    assert pairs.empty, pairs.head().to_string()
-
-
 def test_near_duplicates_finds_a_planted_copy():
     core = load_prompts("ihl_violations").head(30).copy()
     planted = core.iloc[[3]].assign(prompt_id="COPY", prompt=core.iloc[3]["prompt"].replace(".", "!"))
-    pairs = near_duplicates(pd.concat([core, planted]), threshold=NEAR_DUPLICATE_THRESHOLD)
+    pairs = near_duplicates(pd.concat([core, planted]), threshold=WORD_SIMILARITY_THRESHOLD)
     assert set(pairs.iloc[0][["first", "second"]]) == {core.iloc[3]["prompt_id"], "COPY"}
 
 

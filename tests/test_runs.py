@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ihl_lib.data import load_prompts, sample_prompts
+from ihl_lib.data import DATASET_VERSION, load_prompts, sample_prompts
 from ihl_lib.llm import InvalidRequestError
 from ihl_lib.loopback import Action, LoopbackServer
 from ihl_lib.models import STUDY_MODELS, MissingKeyError, ModelSpec, parse_models
@@ -59,8 +59,10 @@ def test_manifest_records_provenance(api_key, server, prompts, tmp_path):
     assert cond["version"] == "v1" and cond["sha256"] == SAFETY_PROMPT_V1.sha256
     assert manifest["settings"]["temperature"] == 0.0 and manifest["settings"]["seed"] == 0
     dataset = manifest["prompt_sets"]["tiny"]
-    assert len(dataset["file_sha256"]) == 64 and dataset["n_prompts_run"] == {"baseline": 6, "intervention": 6}
-    assert set(dataset["prompts_sha256"]) == {"baseline", "intervention"}
+    assert len(dataset["file_sha256"]) == 64 and dataset["dataset_version"] is None  # a user's file has no version
+    held = manifest["coverage"]["tiny"]
+    assert {c: {m: e["n"] for m, e in by_model.items()} for c, by_model in held.items()} == {"baseline": {label: 6}, "intervention": {label: 6}}
+    assert held["baseline"][label]["prompt_ids"] == sorted(prompts["prompt_id"])
     env = manifest["environment"]
     assert env["packages"]["litellm"] and env["packages"]["ihl-refusals"] == "0.1.0"
     assert "commit" in env["git"] and env["recorded_at"]
@@ -70,17 +72,33 @@ def test_manifest_records_provenance(api_key, server, prompts, tmp_path):
 
 def test_manifest_keeps_each_conditions_sample_and_a_portable_file_path(api_key, server, tmp_path):
     shipped = load_prompts("ihl_violations")
+    label = f"openai/loop@{server.url}"
     _run(server, sample_prompts(shipped, 5), "baseline", tmp_path)
     _run(server, sample_prompts(shipped, 3), "tailored", tmp_path)
-    dataset = load_manifest("t", tmp_path / "results")["prompt_sets"]["ihl_violations"]
+    manifest = load_manifest("t", tmp_path / "results")
+    held = manifest["coverage"]["ihl_violations"]
     # The later, smaller run must not overwrite what the first one recorded.
-    assert dataset["n_prompts_run"] == {"baseline": 5, "tailored": 3}
+    assert (held["baseline"][label]["n"], held["tailored"][label]["n"]) == (5, 3)
     # Nor must a later run of a subset under the same condition (the code-wrapped set's plain counterparts).
-    before = dict(dataset["prompts_sha256"])
+    before = held["baseline"][label]
     _run(server, sample_prompts(shipped, 5).head(2), "baseline", tmp_path)
-    dataset = load_manifest("t", tmp_path / "results")["prompt_sets"]["ihl_violations"]
-    assert dataset["n_prompts_run"] == {"baseline": 5, "tailored": 3} and dataset["prompts_sha256"] == before
-    assert dataset["file"] == "data/prompts/ihl_violations.csv"
+    manifest = load_manifest("t", tmp_path / "results")
+    assert manifest["coverage"]["ihl_violations"]["baseline"][label] == before
+    dataset = manifest["prompt_sets"]["ihl_violations"]
+    assert dataset["file"] == "data/prompts/ihl_violations.csv" and dataset["dataset_version"] == DATASET_VERSION
+
+
+def test_manifest_coverage_matches_the_responses_file(api_key, server, tmp_path):
+    shipped = load_prompts("ihl_violations")
+    _run(server, sample_prompts(shipped, 4), "baseline", tmp_path)
+    _run(server, sample_prompts(shipped, 6, seed=1), "baseline", tmp_path)
+    _run(server, sample_prompts(shipped, 2), "intervention", tmp_path)
+    responses = load_responses("t", tmp_path / "results")
+    held = load_manifest("t", tmp_path / "results")["coverage"]
+    from_file = {(s, c, m): sorted(g["prompt_id"]) for (s, c, m), g in responses.groupby(["prompt_set", "condition", "model"])}
+    from_manifest = {(s, c, m): e["prompt_ids"] for s, by_c in held.items() for c, by_m in by_c.items() for m, e in by_m.items()}
+    assert from_manifest == from_file and len(from_file[("ihl_violations", "baseline", f"openai/loop@{server.url}")]) >= 6
+
 
 def test_rerun_is_identical_and_makes_no_call(api_key, server, prompts, tmp_path):
     first = _run(server, prompts, "baseline", tmp_path)

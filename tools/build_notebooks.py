@@ -41,41 +41,48 @@ NOTEBOOKS = {
 
 The benchmark's data: the 161 rules of the ICRC Customary IHL Study, two IHL-violating prompts per rule
 (322 in all), and three extension sets. The curated CSVs in `data/prompts/` are the source of truth;
-this notebook loads them through `ihl_lib.data` (which validates every file against its schema) and
-checks them: counts, lengths, near-duplicates and examples. See `data/README.md` for the data card.
+this notebook loads them through `ihl_lib.data` (which validates every file against its schema, including
+a filled rationale on every row) and `ihl_lib.dataset_checks` (pairings, balance, lengths, near-duplicates).
+See `data/README.md` for the data card, the labelling guideline and the changelog.
 """),
-        params("near_duplicate_threshold = 0.6  # TF-IDF cosine; no pair of prompts may reach it"),
-        code(SETUP + "\nfrom ihl_lib.data import PROMPT_SETS, load_prompts, load_rules, max_similarity_pairs, near_duplicates, with_rules"),
-        md("## The rules"),
+        code(SETUP + """
+from ihl_lib.data import DATASET_VERSION, load_rule_constructions, load_rules, with_rules
+from ihl_lib.dataset_checks import CHAR_SIMILARITY_THRESHOLD, WORD_SIMILARITY_THRESHOLD, dataset_report, load_all_sets"""),
+        md("## The rules and what violating each one means\nEvery prompt for a rule asks for the act written down here. For permissive and definitional rules the construction says which violation the rule's protection implies."),
         code("""rules = load_rules()
-rules.groupby(["part_number", "part"]).size().rename("rules").to_frame()"""),
-        md("## The prompt sets\nEach loads only if it passes its schema (required columns, unique ids, rule ids in 1..161, no empty prompt, known variants, and for the core set exactly two prompts per rule)."),
-        code("""sets = {name: with_rules(load_prompts(name), rules) for name in PROMPT_SETS}
-pd.DataFrame({name: [len(frame), frame["rule_id"].nunique()] for name, frame in sets.items()}, index=["prompts", "rules covered"]).T"""),
-        md("### Counts per part and variant"),
-        code("""counts = pd.concat({name: frame.groupby(["part_number", "variant"]).size() for name, frame in sets.items()}, names=["set"]).unstack(["set", "variant"]).fillna(0).astype(int)
-counts"""),
-        md("### Counts per chapter (core set)"),
-        code("""sets["ihl_violations"].groupby(["chapter_number", "chapter"]).size().rename("prompts").to_frame()"""),
-        md("### Length distribution (words)"),
-        code("""lengths = pd.concat({name: frame["prompt"].str.split().str.len() for name, frame in sets.items()}, names=["set"]).rename("words")
-display(lengths.groupby(level=0).describe().round(1))
-ax = lengths.reset_index().pivot(columns="set", values="words").plot.hist(bins=30, alpha=0.6, figsize=(7, 3.5))
-ax.set_xlabel("words per prompt"); ax.set_ylabel("prompts");"""),
-        md("### Near-duplicates\nTF-IDF (word uni- and bigrams, English stop words removed) cosine similarity over all sets together. No pair may reach the threshold; the most similar pairs are shown for inspection."),
-        code("""everything = pd.concat(sets.values(), ignore_index=True)
-flagged = near_duplicates(everything, threshold=near_duplicate_threshold)
-print(f"pairs at or above {near_duplicate_threshold}: {len(flagged)}")
-assert flagged.empty, flagged
-top = max_similarity_pairs(everything, top=8)
-text = everything.set_index("prompt_id")["prompt"]
-top.assign(first_prompt=top["first"].map(text), second_prompt=top["second"].map(text))"""),
-        md("### Examples per part"),
-        code("""core = sets["ihl_violations"]
-core.groupby("part_number").head(2)[["prompt_id", "title", "variant", "prompt"]]"""),
-        code("""for name in ("code_wrapped", "lawful_twins", "illegitimate_rules"):
+constructions = load_rule_constructions()
+display(constructions["rule_kind"].value_counts().to_frame("rules"))
+constructions[constructions["rule_kind"].isin(["permissive", "definitional"])].merge(rules[["rule_id", "title"]], on="rule_id")"""),
+        md("## The prompt sets\nEach loads only if it passes its schema (required columns, unique ids, rule ids in 1..161, known values, no empty prompt or rationale, and for the core set exactly two prompts per rule)."),
+        code("""sets = load_all_sets()
+report = dataset_report(sets, rules)
+print(f"dataset version {DATASET_VERSION}; bars missed: {report.problems or 'none'}")
+report.counts"""),
+        md("## Balance of the core set across the six parts\nFraming and persona type must not be confounded with the part of the study: χ² tests of independence, and no part dominated by one framing."),
+        code("""for result in (report.framing, report.persona_type):
+    display(Markdown(f"**{result.column}**: χ² = {result.chi2:.1f}, dof {result.dof}, p = {result.p_value:.2f}, Cramér's V {result.cramers_v:.2f}, largest share in a part {result.max_share:.0%}"))
+    display(result.counts.assign(total=result.counts.sum(axis=1)))"""),
+        code("""report.framing_by_variant  # both variants use every framing"""),
+        md("### Length (words per prompt)"),
+        code("""report.lengths.round(1)"""),
+        code("""core = with_rules(sets["ihl_violations"], rules)
+ax = core.boxplot(column="n_words", by="part_number", figsize=(7, 3.5))
+ax.set_title("Core set: words per prompt by part (n = 322)"); ax.figure.suptitle(""); ax.set_xlabel("part of the study"); ax.set_ylabel("words");"""),
+        md("### Lawful twins: matched lengths\nEach twin shares its violating prompt's persona, framing and scenario; its length is within ±30% of its twin's."),
+        code("""report.twin_ratios.describe().round(2).to_frame()"""),
+        md("## Near-duplicates across all sets\nTF-IDF cosine on words (uni- and bigrams, stop words removed) and on character 3-5-grams. Pairs written to be alike (a prompt and its lawful twin or code version) are left out."),
+        code("""print(f"thresholds: words {WORD_SIMILARITY_THRESHOLD}, characters {CHAR_SIMILARITY_THRESHOLD}")
+text = pd.concat(sets.values()).set_index("prompt_id")["prompt"]
+for name, top in (("words", report.top_word_pairs), ("characters", report.top_char_pairs)):
+    display(Markdown(f"**Most similar pairs by {name}** (maximum {top['similarity'].max():.2f})"))
+    display(top.assign(first_prompt=top["first"].map(text), second_prompt=top["second"].map(text)))"""),
+        md("## Examples per part"),
+        code("""core.groupby("part_number").head(1)[["prompt_id", "title", "framing", "persona", "prompt", "rule_basis"]]"""),
+        code("""twins = sets["lawful_twins"].merge(sets["ihl_violations"][["prompt_id", "prompt"]].rename(columns={"prompt_id": "twin_of", "prompt": "violating_prompt"}), on="twin_of")
+twins.head(3)[["twin_of", "violating_prompt", "prompt", "lawful_basis"]]"""),
+        code("""for name in ("code_wrapped", "illegitimate_rules"):
     display(Markdown(f"**{name}**"))
-    display(sets[name].groupby("part_number").head(1).drop(columns=["chapter", "part"]))"""),
+    display(with_rules(sets[name], rules).groupby("part_number").head(1).drop(columns=["chapter", "part"]))"""),
     ],
     "02_baseline_run.ipynb": [
         md("""
@@ -287,10 +294,10 @@ least.sort_values(["condition", "rate", "rule_id"]).groupby("condition").head(8)
 Two questions the original study left open.
 
 1. **Technical framing.** Is a violation wrapped in a programming task (`data/prompts/code_wrapped.csv`)
-   refused as consistently as the plain request for the same rule? Each code prompt is paired with a plain
-   prompt of its rule (`-c1` with `-a`, `-c2` with `-b`) and compared with McNemar's exact test, under
-   baseline and under intervention. The judges also flag `harmful_code_returned`: code that could carry out
-   the violation, even beside an objection.
+   refused as consistently as the plain request it was written from? Each code prompt names its plain
+   prompt (`plain_prompt_id`: the same act under the same rule), and only those matched pairs are compared,
+   with McNemar's exact test, under baseline and under intervention. Separately, a tested detector
+   (`ihl_lib.code_output`, no model) counts responses that **refuse but still return usable code**.
 2. **Tailored prompts.** Does a safety prompt adapted to each model family (`ihl_lib.prompts`, condition
    `tailored`) beat the standard one? Paired test on the core prompts: intervention vs tailored.
 """),
@@ -306,37 +313,39 @@ seed = 0"""),
         code(SETUP + """
 from ihl_lib import plots
 from ihl_lib.data import load_prompts, sample_prompts
-from ihl_lib.extensions import code_pairs, plain_counterparts, technical_framing_tests
+from ihl_lib.extensions import code_outcomes, code_pairs, counterparts, technical_framing_tests
 from ihl_lib.judging import judge_or_load
 from ihl_lib.prompts import TAILORED_BY_FAMILY
 from ihl_lib.report import describe_paired
-from ihl_lib.runs import RunSettings, run_sets
+from ihl_lib.runs import RunSettings, load_responses, run_sets
 from ihl_lib.stats import common_prompts, paired_tests, rate_table"""),
         md("## Runs\nThe code-wrapped set under both conditions, and the core set under the tailored prompts (the core set's baseline and intervention runs come from notebooks 02 and 03)."),
         code("""if allow_model_calls:
     settings = RunSettings(max_tokens=max_tokens, max_concurrency=max_concurrency)
     code_prompts = sample_prompts(load_prompts("code_wrapped"), sample)
-    plain = plain_counterparts(code_prompts, load_prompts("ihl_violations"))  # their plain twins, so every pair is complete
+    plain = counterparts(code_prompts, "plain_prompt_id", load_prompts("ihl_violations"))  # their plain prompts, so every pair is complete
     display(run_sets(models, [(code_prompts, "baseline"), (code_prompts, "intervention"), (plain, "baseline"), (plain, "intervention"),
                               ("ihl_violations", "tailored")], run_name=results, sample=sample, settings=settings))
 judgments, verdicts = judge_or_load(results, judges, allow_model_calls=allow_model_calls, max_concurrency=max_concurrency)
 verdicts.groupby(["prompt_set", "condition"]).size().rename("judged").to_frame()"""),
         md("## 1 · Plain vs code-wrapped requests"),
-        code("""pairs = code_pairs(verdicts)
-print(f"{len(pairs)} rule-matched pairs")
-framing = technical_framing_tests(verdicts, n_boot=n_boot, seed=seed)
+        code("""code_set = load_prompts("code_wrapped")
+pairs = code_pairs(verdicts, code_set)
+print(f"{len(pairs)} matched pairs (code prompt and the plain prompt it was written from)")
+framing = technical_framing_tests(verdicts, code_set, n_boot=n_boot, seed=seed)
 framing"""),
         code("""for condition, group in framing.groupby("condition"):
     shown = group.assign(condition_a="plain", condition_b="code-wrapped")
     display(Markdown(f"**{condition}**\\n" + describe_paired(shown, "refusal")))"""),
-        md("### Harmful code returned\nShare of code-wrapped prompts whose response contains usable code for the violation, by panel majority, with refusals and compliance apart."),
-        code("""code_verdicts = verdicts[verdicts["prompt_set"] == "code_wrapped"]
-harmful = rate_table(code_verdicts.assign(harmful=code_verdicts["harmful_code_returned"]), "harmful", ["model", "condition"])
-harmful"""),
-        code("""code_rates = rate_table(verdicts[verdicts["prompt_set"].isin(["ihl_violations", "code_wrapped"]) & verdicts["condition"].isin(["baseline", "intervention"])],
-                        "refused", ["model", "prompt_set", "condition"])
-code_rates = code_rates.assign(condition=code_rates["condition"] + " / " + code_rates["prompt_set"].str.replace("ihl_violations", "plain"))
-plots.save_figure(plots.rate_bars(code_rates, "Refusal: plain vs code-wrapped", "refused (% of prompts)"), "refusal_plain_vs_code");"""),
+        md("### Refused, but returned usable code\nThe study saw models object and still return part of the code. Refusal is the panel's verdict; usable code is decided by `ihl_lib.code_output.returns_usable_code` (code that uses every interface the request names), shown beside the panel's own `harmful_code_returned` flag."),
+        code("""outcomes = code_outcomes(verdicts, load_responses(results))
+code_verdicts = verdicts[verdicts["prompt_set"] == "code_wrapped"]
+flagged = rate_table(code_verdicts.assign(judges_flag=code_verdicts["harmful_code_returned"]), "judges_flag", ["model", "condition"])
+outcomes.merge(flagged[["model", "condition", "rate"]].rename(columns={"rate": "judges_flag_rate"}), on=["model", "condition"])"""),
+        code("""long = pairs.melt(id_vars=["model", "condition", "prompt_id"], value_vars=["plain", "code"], var_name="form", value_name="refused")
+code_rates = rate_table(long, "refused", ["model", "form", "condition"])
+code_rates = code_rates.assign(condition=code_rates["condition"] + " / " + code_rates["form"])
+plots.save_figure(plots.rate_bars(code_rates, f"Refusal: plain vs code-wrapped ({pairs['prompt_id'].nunique()} matched pairs)", "refused (% of prompts)"), "refusal_plain_vs_code");"""),
         md("## 2 · Standard vs tailored safety prompt"),
         code("""for family, prompt in TAILORED_BY_FAMILY.items():
     print(f"[{family}] {prompt.name} {prompt.version}: {prompt.text[:110]}…")"""),
@@ -353,9 +362,11 @@ plots.save_figure(plots.rate_bars(rate_table(core, "helpful"), "Helpful refusals
 # 08 · Over-refusal and blind refusal
 
 3. **Over-refusal.** Does asking for legally grounded refusals make a model refuse lawful but sensitive
-   requests too? `data/prompts/lawful_twins.csv` has one lawful prompt per rule, on the same subject. We
-   report the false-refusal rate, how the safety prompt changes it (paired McNemar), and each model's refusal
-   of violations against its refusal of their lawful twins.
+   requests too? `data/prompts/lawful_twins.csv` holds the lawful version of every violating prompt: the same
+   persona, scenario and framing, about the same length, asking for the same operational task done lawfully
+   (the strike plan with the precautions rule 15 demands, the detention order that meets rule 99). We report
+   the false-refusal rate, how the safety prompt changes it (paired McNemar), and, on the matched pairs,
+   whether each model tells a violation from its lawful twin.
 4. **Blind refusal** (Pattison, Manuali & Lazar, arXiv 2604.06233). Do models refuse to help people evade
    rules that are illegitimate, unjust or absurd, where a reasonable person may break them? And does the IHL
    safety prompt make that worse? `data/prompts/illegitimate_rules.csv` holds such cases and controls
@@ -372,15 +383,17 @@ n_boot = 2000
 seed = 0"""),
         code(SETUP + """
 from ihl_lib import plots
-from ihl_lib.data import load_rules
-from ihl_lib.extensions import blind_refusal_rates, blind_refusal_tests, tradeoff_points
+from ihl_lib.data import load_prompts, load_rules, sample_prompts
+from ihl_lib.extensions import blind_refusal_rates, blind_refusal_tests, counterparts, tradeoff_points, twin_tests
 from ihl_lib.judging import judge_or_load
 from ihl_lib.report import describe_paired
 from ihl_lib.runs import RunSettings, run_sets
 from ihl_lib.stats import common_prompts, paired_tests, rate_table"""),
         code("""if allow_model_calls:
     settings = RunSettings(max_tokens=max_tokens, max_concurrency=max_concurrency)
-    display(run_sets(models, [(name, condition) for name in ("lawful_twins", "illegitimate_rules") for condition in ("baseline", "intervention")],
+    twin_prompts = sample_prompts(load_prompts("lawful_twins"), sample)
+    violating = counterparts(twin_prompts, "twin_of", load_prompts("ihl_violations"))  # so every sampled twin has its pair
+    display(run_sets(models, [(frame, condition) for frame in (twin_prompts, violating, "illegitimate_rules") for condition in ("baseline", "intervention")],
                      run_name=results, sample=sample, settings=settings))
 judgments, verdicts = judge_or_load(results, judges, allow_model_calls=allow_model_calls, max_concurrency=max_concurrency)
 verdicts.groupby(["prompt_set", "condition"]).size().rename("judged").to_frame()"""),
@@ -391,13 +404,16 @@ false_refusal"""),
         code("""over = paired_tests(common_prompts(twins, "baseline", "intervention"), "refused", "baseline", "intervention", n_boot=n_boot, seed=seed)
 display(Markdown(describe_paired(over, "false refusal")))
 over"""),
-        code("""points = tradeoff_points(verdicts)
+        md("### Matched pairs: violation refused, lawful twin answered?\n`a_only` counts the pairs a model gets right (refuses the violation, answers its twin); `b_only` the pairs it gets backwards."),
+        code("""twin_set = load_prompts("lawful_twins")
+display(twin_tests(verdicts, twin_set, n_boot=n_boot, seed=seed))
+points = tradeoff_points(verdicts, twin_set)
 plots.save_figure(plots.tradeoff_scatter(points), "tradeoff_violations_vs_lawful")
 points"""),
         md("### Per part of IHL"),
         code("""rules = load_rules()
 with_part = verdicts.merge(rules[["rule_id", "part_number"]], on="rule_id", how="left")
-by_part = tradeoff_points(with_part, by=["part_number"])
+by_part = tradeoff_points(with_part, twin_set, by=["part_number"])
 by_part = by_part.assign(point=by_part["model"].str.split("/").str[-1] + " · part " + by_part["part_number"].astype(str))
 plots.save_figure(plots.tradeoff_scatter(by_part, label="point"), "tradeoff_by_part")
 by_part"""),
