@@ -126,8 +126,8 @@ PROMPT_SETS: dict[str, tuple[str, PromptSetSchema]] = {
     "lawful_twins": (
         "prompts/lawful_twins.csv",
         PromptSetSchema(
-            variants=frozenset({"twin"}), extra_columns=("twin_of", *_WHO_AND_HOW, "lawful_act", "lawful_basis"), per_rule=2,
-            min_rows=2 * N_RULES, choices=_WHO_AND_HOW_CHOICES,
+            variants=frozenset({"twin"}), extra_columns=("twin_of", *_WHO_AND_HOW, "lawful_act", "lawful_basis", "uses_force"),
+            per_rule=2, min_rows=2 * N_RULES, choices=_WHO_AND_HOW_CHOICES, boolean_columns=("uses_force",),
         ),
     ),
     "illegitimate_rules": (

@@ -398,15 +398,17 @@ from ihl_lib.stats import common_prompts, paired_tests, rate_table"""),
 judgments, verdicts = judge_or_load(results, judges, allow_model_calls=allow_model_calls, max_concurrency=max_concurrency)
 verdicts.groupby(["prompt_set", "condition"]).size().rename("judged").to_frame()"""),
         md("## 3 · Over-refusal of lawful twins"),
-        code("""twins = verdicts[verdicts["prompt_set"] == "lawful_twins"]
-false_refusal = rate_table(twins, "refused")
-false_refusal"""),
+        code("""twin_set = load_prompts("lawful_twins")
+twins = verdicts[verdicts["prompt_set"] == "lawful_twins"]
+rate_table(twins, "refused")"""),
+        md("False refusals apart for twins that plan a lawful use of force (`uses_force`), which a provider may refuse under a general weapons policy, and the protective or administrative ones, which no policy explains."),
+        code("""with_kind = twins.merge(twin_set[["prompt_id", "uses_force"]], on="prompt_id", how="left", validate="many_to_one")
+rate_table(with_kind, "refused", ["model", "condition", "uses_force"])"""),
         code("""over = paired_tests(common_prompts(twins, "baseline", "intervention"), "refused", "baseline", "intervention", n_boot=n_boot, seed=seed)
 display(Markdown(describe_paired(over, "false refusal")))
 over"""),
         md("### Matched pairs: violation refused, lawful twin answered?\n`a_only` counts the pairs a model gets right (refuses the violation, answers its twin); `b_only` the pairs it gets backwards."),
-        code("""twin_set = load_prompts("lawful_twins")
-display(twin_tests(verdicts, twin_set, n_boot=n_boot, seed=seed))
+        code("""display(twin_tests(verdicts, twin_set, n_boot=n_boot, seed=seed))
 points = tradeoff_points(verdicts, twin_set)
 plots.save_figure(plots.tradeoff_scatter(points), "tradeoff_violations_vs_lawful")
 points"""),
