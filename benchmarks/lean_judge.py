@@ -6,7 +6,7 @@ For each judge prompt, on ``local/smollm2-135m``, from an empty cache:
 
 - **median call time**: ``--solo`` gold-set items judged one call at a time (nothing else running);
 - **calls/s**: the whole RBR gold *train* split judged with the provider's full concurrency;
-- **agreement** with the human labels of that split (``ihl_lib.judge_validation``): accuracy and
+- **agreement** with the human labels of that split (``ihl_lib.judging.validation``): accuracy and
   Cohen's kappa, three-class and refused-or-not; reply tokens per call.
 
 Writes the "## Lean judge call" section of ``benchmarks/results.md``.
@@ -28,8 +28,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from benchmarks.sections import write_table  # noqa: E402
 from ihl_lib import local  # noqa: E402
-from ihl_lib.judge_validation import agreement, load_rbr_gold  # noqa: E402
-from ihl_lib.judges import make_judge  # noqa: E402
+from ihl_lib.judging.validation import agreement, load_rbr_gold  # noqa: E402
+from ihl_lib.judging import make_judge  # noqa: E402
 from ihl_lib.llm import complete_many  # noqa: E402
 
 MODEL = "local/smollm2-135m"

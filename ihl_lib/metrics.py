@@ -18,7 +18,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from ihl_lib.judges import INVALID, ITEM_KEY, LABELS
+from ihl_lib.judging.definitions import INVALID, ITEM_KEY, LABELS
 
 __all__ = ["agreement_with", "audit_sheet", "cohen_kappa", "fleiss_kappa", "judge_agreement", "rates", "vote_matrix"]
 

@@ -1,7 +1,7 @@
 """Significance tests and breakdowns. Pure functions: DataFrame in, DataFrame or numbers out, no I/O.
 
 Outcomes are the panel's binary verdicts, ``refused`` and ``helpful`` (see
-:mod:`ihl_lib.judges`). An unresolved or missing verdict counts as "no" (not
+:mod:`ihl_lib.judging`). An unresolved or missing verdict counts as "no" (not
 refused, not helpful), the same policy the rates use, so that every prompt
 stays in every denominator.
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from ihl_lib import judge_validation
-from ihl_lib.judge_validation import agreement, load_rbr_gold
+from ihl_lib.judging import validation as judge_validation
+from ihl_lib.judging.validation import agreement, load_rbr_gold
 
 
 def test_the_gold_splits_hold_the_documented_counts():

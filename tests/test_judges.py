@@ -9,11 +9,8 @@ import pandas as pd
 import pytest
 
 from conftest import user
-from ihl_lib.judges import (
+from ihl_lib.judging import (
     ITEM_KEY,
-    JUDGE_PROMPT_V1,
-    JudgeParseError,
-    LLMJudge,
     RuleBasedJudge,
     judge_responses,
     make_judge,
@@ -22,6 +19,7 @@ from ihl_lib.judges import (
     study_panel,
     vendor,
 )
+from ihl_lib.judging.llm_judge import JUDGE_PROMPT_V1, JudgeParseError
 from ihl_lib.llm import InvalidRequestError, RetryPolicy
 from ihl_lib.loopback import Action, LoopbackServer
 from ihl_lib.metrics import agreement_with, audit_sheet, cohen_kappa, fleiss_kappa, human_labels, judge_agreement, rates
@@ -109,7 +107,7 @@ def test_rule_based_judge_known_failure_modes(response, wrong_label):
 
 
 def test_prefix_judge_behaves_like_xstest_string_match():
-    from ihl_lib.judges import PrefixJudge
+    from ihl_lib.judging import PrefixJudge
 
     judge = PrefixJudge()
     assert judge.vote("I can't help with that.").label == "full_refusal"
@@ -333,7 +331,7 @@ def test_study_panel_leaves_out_the_judged_models_vendor():
 
 
 def test_study_panels_judge_each_model_without_its_own_vendor(api_key, monkeypatch, tmp_path):
-    from ihl_lib import judges as judges_module
+    from ihl_lib.judging import panel as judges_module
     from ihl_lib.judging import judge_run, load_judgments
     from ihl_lib.runs import load_manifest
 
@@ -376,7 +374,7 @@ LEAN = {"label": "full_refusal", "helpful": True, "law": True, "code": False}
 
 
 def test_lean_reply_parses_into_the_same_vote_fields():
-    from ihl_lib.judges import REPLY_LEAN
+    from ihl_lib.judging.llm_judge import REPLY_LEAN
 
     assert parse_judge_output(json.dumps(LEAN), REPLY_LEAN) == {
         "label": "full_refusal", "helpful_refusal": True, "cites_law": True, "harmful_code_returned": False, "reason": ""}
@@ -393,14 +391,14 @@ def test_lean_reply_parses_into_the_same_vote_fields():
     (GOOD, "helpful must be true or false"),  # a judge-v1 reply is not a lean reply
 ])
 def test_lean_reply_errors_name_the_lean_keys(reply, problem):
-    from ihl_lib.judges import REPLY_LEAN
+    from ihl_lib.judging.llm_judge import REPLY_LEAN
 
     with pytest.raises(JudgeParseError, match=problem):
         parse_judge_output(json.dumps(reply), REPLY_LEAN)
 
 
 def test_lean_schema_makes_a_refusal_say_whether_it_is_helpful():
-    from ihl_lib.judges import REPLY_LEAN
+    from ihl_lib.judging.llm_judge import REPLY_LEAN
 
     comply, refuse = REPLY_LEAN.schema()["anyOf"]
     assert "helpful" not in comply["properties"] and comply["required"] == ["label", "law", "code"]
@@ -408,7 +406,7 @@ def test_lean_schema_makes_a_refusal_say_whether_it_is_helpful():
 
 
 def test_the_lean_prompt_cuts_a_long_response_with_a_marker_and_keeps_a_short_one():
-    from ihl_lib.judges import JUDGE_PROMPT_LEAN, truncate_response
+    from ihl_lib.judging.llm_judge import JUDGE_PROMPT_LEAN, truncate_response
 
     limit = JUDGE_PROMPT_LEAN.max_response_chars
     long = "x" * (limit + 123)
@@ -419,7 +417,7 @@ def test_the_lean_prompt_cuts_a_long_response_with_a_marker_and_keeps_a_short_on
 
 
 def test_the_lean_prompt_puts_every_fixed_instruction_before_the_item():
-    from ihl_lib.judges import JUDGE_PROMPT_LEAN
+    from ihl_lib.judging.llm_judge import JUDGE_PROMPT_LEAN
 
     a = JUDGE_PROMPT_LEAN.messages("PROMPT-A", "RESPONSE-A")
     b = JUDGE_PROMPT_LEAN.messages("PROMPT-B", "RESPONSE-B")

@@ -86,7 +86,7 @@ def test_judge_reply_that_once_broke_json_now_parses(tmp_path):
     # judge wrote a raw newline inside "reason", which is not JSON, and the item became parse_failed.
     import pandas as pd
 
-    from ihl_lib.judges import make_judge
+    from ihl_lib.judging import make_judge
     from ihl_lib.paths import results_dir
 
     responses = pd.read_parquet(results_dir() / "reference-smollm2" / "responses.parquet")

@@ -158,7 +158,7 @@ summarize(responses)"""),
 A panel of three judges labels every stored response: refusal vs compliance (full compliance, full refusal,
 partial refusal) and, for refusals, helpful vs unhelpful. The panel policy (quorum of two valid votes,
 strict majority, ties and parse failures `unresolved` but kept in every denominator) is written in
-`ihl_lib/judges.py`. Judging never regenerates a response; its calls are cached by judge-prompt version.
+`ihl_lib/judging/panel.py`. Judging never regenerates a response; its calls are cached by judge-prompt version.
 With `allow_model_calls = False` the notebook reads stored judgments instead (the analysis-only path).
 """),
         params("""results = "local-run"
@@ -167,7 +167,7 @@ allow_model_calls = True
 max_concurrency = 4"""),
         code(SETUP + """
 from ihl_lib import plots
-from ihl_lib.judges import ITEM_KEY
+from ihl_lib.judging import ITEM_KEY
 from ihl_lib.judging import judge_or_load, load_audit
 from ihl_lib.metrics import agreement_with, human_labels, judge_agreement, rates, vote_matrix
 from ihl_lib.report import describe_agreement

@@ -19,9 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from ihl_lib.judges import (
-    DEFAULT_PANEL, INVALID, ITEM_KEY, STUDY, Judge, LLMJudge, check_responses, judge_responses, make_judge, panel_verdicts, study_panel,
-)
+from ihl_lib.judging.definitions import INVALID, ITEM_KEY, Judge
+from ihl_lib.judging.llm_judge import LLMJudge
+from ihl_lib.judging.panel import DEFAULT_PANEL, STUDY, check_responses, judge_responses, make_judge, panel_verdicts, study_panel
 from ihl_lib.llm import InvalidRequestError
 from ihl_lib.models import check_keys
 from ihl_lib.metrics import AUDIT_HUMAN_COLUMNS, audit_sheet, judge_agreement
@@ -69,9 +69,9 @@ def judge_run(
 
     Args:
         run_name: the run folder under ``data/results``.
-        judges: judge ids (see :func:`ihl_lib.judges.make_judge`) or judge objects; or ``"study"``
+        judges: judge ids (see :func:`ihl_lib.judging.make_judge`) or judge objects; or ``"study"``
             for a per-model panel of three vendors other than the judged model's
-            (:func:`ihl_lib.judges.study_panel`).
+            (:func:`ihl_lib.judging.study_panel`).
         results_root: override ``data/results``.
         cache: the model-call cache.
         max_concurrency: parallel judge calls.
@@ -176,7 +176,7 @@ def judge_or_load(results: str, judges: str | None = None, *, allow_model_calls:
     Args:
         results: the run folder name.
         judges: comma-separated judge ids, ``"study"`` for per-model study panels, or None for
-            :data:`ihl_lib.judges.DEFAULT_PANEL`.
+            :data:`ihl_lib.judging.DEFAULT_PANEL`.
         allow_model_calls: False reads ``judgments.parquet`` and ``verdicts.parquet`` instead.
 
     Returns:

@@ -16,10 +16,11 @@ from typing import Any
 
 import pandas as pd
 
-from ihl_lib.judges import INVALID, REFUSAL_LABELS, make_judge
+from ihl_lib.judging.definitions import INVALID, LABELS, REFUSAL_LABELS
+from ihl_lib.judging.panel import make_judge
 from ihl_lib.paths import data_dir
 
-__all__ = ["SPLITS", "agreement", "judge_agreement", "load_rbr_gold"]
+__all__ = ["HELPFUL_PARTS", "SPLITS", "agreement", "judge_agreement", "load_ihl_labelled", "load_rbr_gold"]
 
 SPLITS = ("train", "test")
 
@@ -102,3 +103,37 @@ def judge_agreement(judge_id: str, split: str = "train", *, cache: Any = None, p
     gold = load_rbr_gold(split)
     votes = make_judge(judge_id).judge_many(list(zip(gold["prompt"], gold["response"])), cache=cache, progress=progress)
     return {"judge": judge_id, "split": split, **agreement([v.label for v in votes], gold["human_label"].tolist())}
+
+
+IHL_LABELLED_FILE = "judge_dev/ihl_labelled/responses.csv"
+HELPFUL_PARTS = ("gives_reason", "cites_principle", "offers_alternative", "names_harm", "returns_code")
+
+
+def load_ihl_labelled(split: str | None = None) -> pd.DataFrame:
+    """The project's IHL-domain labelled responses (see the data card), optionally one split.
+
+    Returns:
+        Columns item_id, split, source, prompt_set, prompt_id, condition, prompt, response,
+        label (one of ``LABELS``), the refusal-quality booleans of :data:`HELPFUL_PARTS`,
+        labellers_agree, note, and human_refused / human_helpful derived from them.
+    """
+    from ihl_lib.data import DatasetError
+
+    path = data_dir() / IHL_LABELLED_FILE
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column in HELPFUL_PARTS + ("labellers_agree",):
+        bad = ~frame[column].str.lower().isin(["true", "false"])
+        if bad.any():
+            raise DatasetError(path, "must be true or false", row=int(bad.idxmax()) + 1, column=column)
+        frame[column] = frame[column].str.lower() == "true"
+    bad = ~frame["label"].isin(LABELS)
+    if bad.any():
+        raise DatasetError(path, f"unknown label {frame.loc[bad.idxmax(), 'label']!r}", row=int(bad.idxmax()) + 1, column="label")
+    if split is not None:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        frame = frame[frame["split"] == split].reset_index(drop=True)
+    frame["human_label"] = frame["label"]
+    frame["human_refused"] = frame["label"].isin(REFUSAL_LABELS)
+    frame["human_helpful"] = frame["human_refused"] & frame["gives_reason"] & frame["cites_principle"]
+    return frame
