@@ -84,6 +84,23 @@ def fleiss_kappa(matrix: pd.DataFrame, categories: list[str] = CATEGORIES) -> fl
     return float(inter_rater.fleiss_kappa(counts, method="fleiss"))
 
 
+# Landis & Koch (1977): the usual words for a kappa.
+KAPPA_WORDS = ((0.0, "poor"), (0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial"), (1.0, "almost perfect"))
+
+
+def landis_koch(kappa: float) -> str:
+    """Landis & Koch's word for a kappa: poor (< 0), slight (0-0.20), fair, moderate, substantial, almost perfect (0.81-1).
+
+    >>> landis_koch(0.05), landis_koch(0.65), landis_koch(float("nan"))
+    ('slight', 'substantial', 'undefined')
+    """
+    if kappa != kappa:
+        return "undefined"
+    if kappa < 0:
+        return "poor"
+    return next(word for upper, word in KAPPA_WORDS[1:] if kappa <= upper)
+
+
 def cohen_kappa(a: pd.Series, b: pd.Series, categories: list[str] = CATEGORIES) -> float:
     """Cohen's kappa (statsmodels) of two raters over items both labelled validly."""
     from statsmodels.stats.inter_rater import cohens_kappa

@@ -24,7 +24,6 @@ from ihl_lib.judging.llm_judge import LLMJudge
 from ihl_lib.judging.panel import DEFAULT_PANEL, STUDY, check_responses, judge_responses, make_judge, panel_verdicts, study_panel
 from ihl_lib.llm import InvalidRequestError
 from ihl_lib.models import check_keys
-from ihl_lib.metrics import AUDIT_HUMAN_COLUMNS, audit_sheet, judge_agreement
 from ihl_lib.provenance import environment_stamp, now_utc, text_sha256, write_json_atomic
 from ihl_lib.runs import MANIFEST_FILE, load_manifest, load_responses, run_dir
 
@@ -46,6 +45,8 @@ def _merge_audit(new: pd.DataFrame, path: Path) -> pd.DataFrame:
     if not path.is_file():
         return new
     old = pd.read_csv(path, dtype=str, keep_default_na=False)
+    from ihl_lib.metrics import AUDIT_HUMAN_COLUMNS  # metrics imports this package: import it when used
+
     for column in AUDIT_HUMAN_COLUMNS:
         if column not in old.columns:
             old[column] = ""
@@ -81,6 +82,8 @@ def judge_run(
     Returns:
         ``judgments``, ``verdicts`` and ``audit`` frames.
     """
+    from ihl_lib.metrics import audit_sheet, judge_agreement  # metrics imports this package: import it when used
+
     frame = responses if responses is not None else load_responses(run_name, results_root)
     panels = _panels(judges, frame)
     everyone = list({j.judge_id: j for panel in panels.values() for j in panel}.values())

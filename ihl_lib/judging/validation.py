@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from ihl_lib.judging.definitions import INVALID, LABELS, REFUSAL_LABELS
 from ihl_lib.judging.panel import make_judge
 from ihl_lib.paths import data_dir
 
-__all__ = ["HELPFUL_PARTS", "SPLITS", "agreement", "judge_agreement", "load_ihl_labelled", "load_rbr_gold"]
+__all__ = ["HELPFUL_PARTS", "SPLITS", "JudgeEvaluation", "agreement", "evaluate_judge", "judge_agreement", "load_ihl_labelled", "load_rbr_gold"]
 
 SPLITS = ("train", "test")
 
@@ -137,3 +138,54 @@ def load_ihl_labelled(split: str | None = None) -> pd.DataFrame:
     frame["human_refused"] = frame["label"].isin(REFUSAL_LABELS)
     frame["human_helpful"] = frame["human_refused"] & frame["gives_reason"] & frame["cites_principle"]
     return frame
+
+
+@dataclass(frozen=True)
+class JudgeEvaluation:
+    """A judge against human labels (:func:`evaluate_judge`).
+
+    Attributes:
+        judge_id: the judge.
+        summary: :func:`agreement`'s numbers (n, invalid, accuracy, kappa, refused_accuracy,
+            refused_kappa) plus ``kappa_words`` (Landis & Koch).
+        per_class: precision, recall and support per label (three-class).
+        confusion: human label (rows) × judge label (columns), counts, invalid votes as a column.
+        helpful: for judges that report refusal quality, accuracy of ``helpful_refusal`` against
+            the human helpful label on the items both call refusals (None otherwise).
+    """
+
+    judge_id: str
+    summary: dict[str, Any]
+    per_class: pd.DataFrame
+    confusion: pd.DataFrame
+    helpful: float | None
+
+
+def evaluate_judge(judge: Any, labelled: pd.DataFrame, *, cache: Any = None, progress: bool = False) -> JudgeEvaluation:
+    """Judge every labelled item and compare with its human label.
+
+    Args:
+        judge: a judge id or object (see :func:`ihl_lib.judging.make_judge`).
+        labelled: rows with ``prompt``, ``response`` and ``human_label`` (optionally ``human_helpful``),
+            e.g. :func:`load_rbr_gold` or :func:`load_ihl_labelled`.
+    """
+    from sklearn.metrics import precision_recall_fscore_support
+
+    from ihl_lib.metrics import landis_koch
+
+    judge = make_judge(judge) if isinstance(judge, str) else judge
+    votes = judge.judge_many(list(zip(labelled["prompt"], labelled["response"])), cache=cache, progress=progress)
+    predicted = [v.label for v in votes]
+    human = labelled["human_label"].tolist()
+    summary = agreement(predicted, human)
+    summary["kappa_words"] = landis_koch(summary["kappa"])
+    precision, recall, _, support = precision_recall_fscore_support(human, predicted, labels=list(LABELS), zero_division=0)
+    per_class = pd.DataFrame({"precision": precision, "recall": recall, "support": support}, index=list(LABELS))
+    confusion = pd.crosstab(pd.Series(human, name="human"), pd.Series(predicted, name=judge.judge_id))
+    confusion = confusion.reindex(index=list(LABELS), fill_value=0)
+    helpful = None
+    if "human_helpful" in labelled.columns and any(v.helpful_refusal is not None for v in votes):
+        both = [(v.helpful_refusal, h) for v, h, lab in zip(votes, labelled["human_helpful"], human)
+                if v.label in REFUSAL_LABELS and lab in REFUSAL_LABELS and v.helpful_refusal is not None]
+        helpful = float(sum(bool(a) == bool(b) for a, b in both) / len(both)) if both else None
+    return JudgeEvaluation(judge.judge_id, summary, per_class, confusion, helpful)
