@@ -20,11 +20,12 @@ from typing import Any
 import pandas as pd
 
 from ihl_lib.judging.definitions import INVALID, ITEM_KEY, Judge
+from ihl_lib.judging.learned import LearnedJudge
 from ihl_lib.judging.llm_judge import LLMJudge
 from ihl_lib.judging.panel import DEFAULT_PANEL, STUDY, check_responses, judge_responses, make_judge, panel_verdicts, study_panel
 from ihl_lib.llm import InvalidRequestError
 from ihl_lib.models import check_keys
-from ihl_lib.provenance import environment_stamp, now_utc, text_sha256, write_json_atomic
+from ihl_lib.provenance import environment_stamp, file_sha256, now_utc, text_sha256, write_json_atomic
 from ihl_lib.runs import MANIFEST_FILE, load_manifest, load_responses, run_dir
 
 __all__ = ["judge_or_load", "judge_run", "load_audit", "load_judgments", "load_verdicts"]
@@ -108,18 +109,7 @@ def judge_run(
     agreement = judge_agreement(judgments)
     manifest = load_manifest(run_name, results_root) or {"run_name": run_name}
     manifest["judging"] = {
-        "judges": [
-            {
-                "judge_id": j.judge_id,
-                "kind": "llm" if isinstance(j, LLMJudge) else "rule-based",
-                **(
-                    {"model": j.model.model, "prompt_version": j.prompt.version,
-                     "prompt_sha256": text_sha256(j.prompt.system + "\n" + j.prompt.user_template)}
-                    if isinstance(j, LLMJudge) else {}
-                ),
-            }
-            for j in everyone
-        ],
+        "judges": [_judge_record(j) for j in everyone],
         "panels": {model: [j.judge_id for j in panel] for model, panel in panels.items()},
         "policy": "strict majority of >= 2 valid votes; ties and no-quorum items are 'unresolved' and stay in the denominator",
         "n_items": int(len(verdicts)),
@@ -133,6 +123,16 @@ def judge_run(
     }
     write_json_atomic(folder / MANIFEST_FILE, manifest)
     return {"judgments": judgments, "verdicts": verdicts, "audit": audit}
+
+
+def _judge_record(judge: Judge) -> dict[str, Any]:
+    """What the manifest says of a judge: enough to know which judge, exactly, gave the votes."""
+    if isinstance(judge, LLMJudge):
+        return {"judge_id": judge.judge_id, "kind": "llm", "model": judge.model.model, "prompt_version": judge.prompt.version,
+                "prompt_sha256": text_sha256(judge.prompt.system + "\n" + judge.prompt.user_template)}
+    if isinstance(judge, LearnedJudge):
+        return {"judge_id": judge.judge_id, "kind": "learned", "model_file": judge.path.name, "model_sha256": file_sha256(judge.path)}
+    return {"judge_id": judge.judge_id, "kind": "rule-based"}  # pattern and keyword judges: their code, at the recorded git revision
 
 
 def _panels(judges: Iterable[str | Judge] | str, responses: pd.DataFrame) -> dict[str, list[Judge]]:
