@@ -47,8 +47,9 @@ def describe_agreement(summary: dict) -> str:
     if pd.isna(kappa):
         strength = "undefined (too few items with three valid votes, or no variation)"
     else:
-        strength = ("poor" if kappa < 0.2 else "fair" if kappa < 0.4 else "moderate" if kappa < 0.6 else "substantial" if kappa < 0.8 else "almost perfect")
-        strength = f"{kappa:.2f}, {strength} on the Landis-Koch scale"
+        from ihl_lib.metrics import landis_koch
+
+        strength = f"{kappa:.2f}, {landis_koch(kappa)} on the Landis-Koch scale"
     invalid = ", ".join(f"{j}: {n}" for j, n in summary["invalid_votes"].items())
     return (
         f"Over {summary['n_items']} items, Fleiss' kappa is {strength}; the judges were unanimous on "

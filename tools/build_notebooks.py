@@ -169,7 +169,8 @@ max_concurrency = 4"""),
 from ihl_lib import plots
 from ihl_lib.judging import ITEM_KEY
 from ihl_lib.judging import judge_or_load, load_audit
-from ihl_lib.metrics import agreement_with, human_labels, judge_agreement, rates, vote_matrix
+from ihl_lib.judging.validation import evaluate_judge, load_ihl_labelled, load_rbr_gold
+from ihl_lib.metrics import agreement_with, human_labels, judge_agreement, landis_koch, rates, vote_matrix
 from ihl_lib.report import describe_agreement
 from ihl_lib.runs import load_responses"""),
         code("""responses = load_responses(results)
@@ -183,13 +184,23 @@ print(f"{len(verdicts)} items judged")"""),
         md("## Agreement"),
         code("""agreement = judge_agreement(judgments)
 display(Markdown(describe_agreement(agreement)))
-agreement["pairwise"]"""),
+agreement["pairwise"].assign(landis_koch=agreement["pairwise"]["cohen_kappa"].map(landis_koch))"""),
         code("""fig = plots.agreement_heatmap(agreement["pairwise"])
 plots.save_figure(fig, "judge_agreement");"""),
-        md("### Each judge against the rule-based baseline"),
-        code("""if "rules" in set(judgments["judge_id"]):
-    baseline_labels = judgments[judgments["judge_id"] == "rules"].set_index(ITEM_KEY)["label"]
-    display(agreement_with(judgments, baseline_labels, "rules"))"""),
+        md("""## How often is each judge right?
+Agreement between judges says nothing about accuracy: two judges can agree and both be wrong. Each judge of the
+panel is scored against human labels on the **test** splits of the two labelled sets in `data/judge_dev/`
+(nothing was tuned on them): the RBR gold set (human labels, other safety domains) and the project's IHL-domain
+set (replies to this benchmark's prompts, labelled by the guideline in the data card). Refused-or-not counts a
+partial refusal as a refusal."""),
+        code("""labelled_sets = {"RBR gold (test)": load_rbr_gold("test"), "IHL-domain (test)": load_ihl_labelled("test")}
+evaluations = {(name, judge_id): evaluate_judge(judge_id, labelled) for name, labelled in labelled_sets.items()
+               for judge_id in sorted(judgments["judge_id"].unique()) if not judge_id.startswith(("local/", "openai/", "anthropic/", "gemini/", "mistral/"))}
+pd.DataFrame({key: {k: e.summary[k] for k in ("n", "refused_accuracy", "refused_kappa", "accuracy", "kappa", "kappa_words")}
+              for key, e in evaluations.items()}).T"""),
+        code("""for (name, judge_id), e in evaluations.items():
+    display(Markdown(f"**{judge_id}** on {name}: rows are the human label, columns the judge's"))
+    display(e.confusion)"""),
         md("## Examples of each label"),
         code("""examples = verdicts.merge(responses[[*ITEM_KEY, "prompt", "response"]], on=ITEM_KEY)
 examples.groupby("label").head(2).sort_values("label")[["label", "helpful", "prompt_id", "condition", "response"]]"""),
