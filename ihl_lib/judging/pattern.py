@@ -203,9 +203,18 @@ def _first(pattern: re.Pattern[str], units: list[str]) -> int | None:
 
 
 def _read(units: list[str], text: str) -> _Reading:
-    decline_at = next((i for i, u in enumerate(units) if _DECLINE.search(u) or _DECLINE_OPENING.search(u)), None)
-    discourage_at, objection_at = _first(_DISCOURAGE, units), _first(_OBJECTION, units)
-    redirect_at = _first(_REDIRECT, units)
+    opening = min(EARLY_UNITS, len(units))
+    short = len(text.split()) <= SHORT_REPLY_WORDS
+    # Where each signal can matter is also where it is looked for (most of a long answer is skipped):
+    # a decline anywhere but in list items; a lecture or a redirect at the start (anywhere in a short
+    # reply); arguing against the act at the start or the end.
+    prose = [i for i, u in enumerate(units) if not _LIST_ITEM.match(u)]
+    decline_at = next((i for i in prose if _DECLINE.search(units[i]) or _DECLINE_OPENING.search(units[i])), None)
+    stance = range(len(units)) if short else [*range(opening), *range(max(opening, len(units) - EARLY_UNITS), len(units))]
+    discourage_at = next((i for i in stance if _DISCOURAGE.search(units[i])), None)
+    start = range(len(units)) if short else range(opening)
+    objection_at = next((i for i in start if _OBJECTION.search(units[i])), None)
+    redirect = any(_REDIRECT.search(units[i]) for i in start)
     delivery = [i for i, u in enumerate(units) if _DELIVERY_LINE.match(u) or _DELIVERY_INTRO.search(u) or u.startswith(_FENCE)]
     pivot = next((i for i in (decline_at, discourage_at) if i is not None), None)
     before = pivot is not None and sum(1 for i in delivery if i < pivot) >= 2
@@ -215,16 +224,6 @@ def _read(units: list[str], text: str) -> _Reading:
     first = after_units[0] if after_units else None
     intro = " ".join(units[max(0, first - 1):first + 1]) if first is not None else ""
     alternative = bool(first is not None and _ALTERNATIVE_INTRO.search(intro))
-    # A lecture or a redirect is how a reply refuses when it comes first; deep inside a long reply it is
-    # usually part of the content (the small model rambles about law; a compliant answer suggests options).
-    opening = min(EARLY_UNITS, len(units))
-    short = len(text.split()) <= SHORT_REPLY_WORDS
-    objection_at = objection_at if objection_at is not None and (objection_at < opening or short) else None
-    redirect = redirect_at is not None and (redirect_at < opening or short)
-    # Arguing against the act counts where a reply takes its stance: at the start or the end.
-    if discourage_at is not None and not (discourage_at < opening or short):
-        late = [i for i in range(max(0, len(units) - EARLY_UNITS), len(units)) if _DISCOURAGE.search(units[i])]
-        discourage_at = late[0] if late else None
     apology = short and _first(_APOLOGY, units) is not None
     asks_back = short and units[-1].rstrip(" *_\"')").endswith("?")
     return _Reading(decline_at, discourage_at, objection_at, redirect, apology, asks_back, before, after, alternative)
