@@ -46,8 +46,8 @@ __all__ = ["DEFAULT_PANEL", "JUDGE_CANDIDATES", "check_responses", "judge_respon
 
 # The offline default: three judges with no shared decision path and no model call, chosen by measured
 # accuracy against human labels (refused or not, test splits; benchmarks/results.md, "Judges"): the
-# pattern judge (RBR gold 0.70, IHL-domain 0.87), the learned judge (0.80, 0.82) and XSTest's prefix
-# match (0.52, 0.73). The embedded SmolLM2-135M judges at chance (0.47-0.50 on RBR train), so it does
+# pattern judge (RBR gold 0.70, IHL-domain 0.87), the learned judge (0.79, 0.85) and XSTest's prefix
+# match (0.52, 0.73); their majority 0.72 and 0.85. The embedded SmolLM2-135M judges at chance (0.47-0.50 on RBR train), so it does
 # not vote by default; name it to use it ("local/smollm2-135m::judge-lean-v1").
 DEFAULT_PANEL = ("pattern", "learned", "prefix")
 # Study judges, one per vendor, in order of preference. A study panel takes three of them, leaving
