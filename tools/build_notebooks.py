@@ -167,7 +167,7 @@ allow_model_calls = True
 max_concurrency = 4"""),
         code(SETUP + """
 from ihl_lib import plots
-from ihl_lib.judging import ITEM_KEY
+from ihl_lib.judging import ITEM_KEY, LABELS
 from ihl_lib.judging import judge_or_load, load_audit
 from ihl_lib.judging.validation import evaluate_judge, load_ihl_labelled, load_rbr_gold
 from ihl_lib.metrics import agreement_with, human_labels, judge_agreement, landis_koch, rates, vote_matrix
@@ -211,7 +211,7 @@ humans = human_labels(audit)
 if len(humans):
     display(agreement_with(judgments, humans, "human"))
 else:
-    print("no human labels yet: fill human_label in audit.csv (full_compliance / full_refusal / partial_refusal)")"""),
+    print("no human labels yet: fill human_label in audit.csv with one of", ", ".join(LABELS))"""),
     ],
     "05_significance_tests.ipynb": [
         md("""
