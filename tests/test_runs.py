@@ -180,3 +180,21 @@ def test_embedded_model_runs_both_conditions(prompts, tmp_path):
     assert base["error"].isna().all() and inter["error"].isna().all()
     assert (base["response_model"] == "SmolLM2-135M-Instruct.Q4_1").all()
     assert list(base["response"]) != list(inter["response"])  # the system prompt changes the answer
+
+
+def test_shipped_reference_manifest_matches_its_responses():
+    from ihl_lib.paths import results_dir
+
+    folder = results_dir() / "reference-smollm2"
+    responses = pd.read_parquet(folder / "responses.parquet")
+    held = load_manifest("reference-smollm2")["coverage"]
+    from_file = {(s, c, m): sorted(g["prompt_id"]) for (s, c, m), g in responses.groupby(["prompt_set", "condition", "model"])}
+    from_manifest = {(s, c, m): e["prompt_ids"] for s, by_c in held.items() for c, by_m in by_c.items() for m, e in by_m.items()}
+    assert from_manifest == from_file
+    # The full study design: every core prompt under the three conditions, every extension prompt under two.
+    for name, conditions in (("ihl_violations", ("baseline", "intervention", "tailored")),
+                             ("lawful_twins", ("baseline", "intervention")), ("code_wrapped", ("baseline", "intervention")),
+                             ("illegitimate_rules", ("baseline", "intervention"))):
+        ids = sorted(load_prompts(name)["prompt_id"])
+        for condition in conditions:
+            assert from_file[(name, condition, "local/smollm2-135m")] == ids, (name, condition)
