@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ihl_lib.judging.definitions import ITEM_KEY
 from ihl_lib.stats import PairingError, as_binary, holm, paired_test, rate_table
 
 __all__ = ["blind_refusal_rates", "blind_refusal_tests", "code_outcomes", "code_pairs", "counterparts", "help_outcome", "matched_pairs",
@@ -101,7 +102,7 @@ def _pair_tests(pairs: pd.DataFrame, a: str, b: str, outcome: str, **kwargs: obj
 def technical_framing_tests(verdicts: pd.DataFrame, code_prompts: pd.DataFrame, outcome: str = "refused",
                             **kwargs: object) -> pd.DataFrame:
     """Per model and condition: plain vs code-wrapped, McNemar on the matched pairs (a = plain, b = code)."""
-    pairs = code_pairs(verdicts, code_prompts, outcome).rename(columns={"plain": "plain", "code": "code-wrapped"})
+    pairs = code_pairs(verdicts, code_prompts, outcome).rename(columns={"code": "code-wrapped"})
     return _pair_tests(pairs, "plain", "code-wrapped", outcome, **kwargs)
 
 
@@ -117,7 +118,7 @@ def code_outcomes(verdicts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFra
     """
     from ihl_lib.code_output import returns_usable_code
 
-    key = ["model", "prompt_set", "prompt_id", "condition"]
+    key = ITEM_KEY
     code = verdicts[verdicts["prompt_set"] == "code_wrapped"][[*key, "refused"]]
     texts = responses[responses["prompt_set"] == "code_wrapped"][[*key, "prompt", "response"]]
     merged = code.merge(texts, on=key, how="left", validate="one_to_one", indicator=True)
