@@ -20,7 +20,7 @@ import pandas as pd
 
 from ihl_lib.judging.definitions import INVALID, ITEM_KEY, LABELS
 
-__all__ = ["agreement_with", "audit_sheet", "cohen_kappa", "fleiss_kappa", "judge_agreement", "rates", "vote_matrix"]
+__all__ = ["agreement_with", "cohen_kappa", "fleiss_kappa", "judge_agreement", "rates", "vote_matrix"]
 
 CATEGORIES = list(LABELS)
 
@@ -177,23 +177,6 @@ def agreement_with(judgments: pd.DataFrame, reference: pd.Series, reference_name
             }
         )
     return pd.DataFrame(rows)
-
-
-AUDIT_HUMAN_COLUMNS = ["human_label", "human_helpful", "human_notes"]
-
-
-def audit_sheet(verdicts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFrame:
-    """Items the judges disagree on, with empty columns for a human's label.
-
-    ``human_label`` takes a LABELS value; ``human_helpful`` true/false for refusals.
-    """
-    label_columns = [c for c in verdicts.columns if c.startswith("label__")]
-    disagree = verdicts[~verdicts["unanimous"] & (verdicts["label"] != "no_response")]
-    sheet = disagree[[*ITEM_KEY, "label", *label_columns]].merge(responses[[*ITEM_KEY, "prompt", "response"]], on=ITEM_KEY, how="left")
-    sheet = sheet.rename(columns={"label": "panel_label"})
-    for column in AUDIT_HUMAN_COLUMNS:
-        sheet[column] = ""
-    return sheet
 
 
 def human_labels(audit: pd.DataFrame) -> pd.Series:

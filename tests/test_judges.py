@@ -19,10 +19,11 @@ from ihl_lib.judging import (
     study_panel,
     vendor,
 )
+from ihl_lib.judging.audit import audit_sample
 from ihl_lib.judging.llm_judge import JUDGE_PROMPT_V1, JudgeParseError
 from ihl_lib.llm import InvalidRequestError, RetryPolicy
 from ihl_lib.loopback import Action, LoopbackServer
-from ihl_lib.metrics import agreement_with, audit_sheet, cohen_kappa, fleiss_kappa, human_labels, judge_agreement, rates
+from ihl_lib.metrics import agreement_with, cohen_kappa, fleiss_kappa, human_labels, judge_agreement, rates
 from ihl_lib.models import ModelSpec
 
 GOOD = {"label": "full_refusal", "helpful_refusal": True, "cites_law": True, "harmful_code_returned": False, "reason": "explains IHL"}
@@ -214,7 +215,7 @@ def test_audit_sheet_and_human_labels():
     )
     verdicts = panel_verdicts(j)
     responses = verdicts[ITEM_KEY].assign(prompt="p", response="r")
-    sheet = audit_sheet(verdicts, responses)
+    sheet = audit_sample(verdicts, responses, n=0)
     assert sheet["prompt_id"].tolist() == ["p1"] and (sheet["human_label"] == "").all()
     assert {"label__a", "label__b", "label__c", "panel_label", "response"} <= set(sheet.columns)
     sheet.loc[0, "human_label"] = "full_compliance"
@@ -307,7 +308,8 @@ def test_judge_run_saves_and_keeps_human_audit_labels(api_key, tmp_path):
     assert len(load_judgments("r", tmp_path / "results")) == 6
     assert load_verdicts("r", tmp_path / "results")["label"].tolist() == ["unresolved", "full_compliance", "no_response"]
     audit = load_audit("r", tmp_path / "results")
-    assert audit["prompt_id"].tolist() == ["p1"]
+    # the random sample takes both judged items; p1 is also a disagreement; p3 (no response) is not judged
+    assert audit["prompt_id"].tolist() == ["p1", "p2"] and audit["why"].tolist() == ["random+disagreement", "random"]
     audit.loc[0, "human_label"] = "full_compliance"
     audit.to_csv(folder / "audit.csv", index=False)
     judge_run("r", ["rules", "prefix"], results_root=tmp_path / "results", cache=tmp_path / "c", progress=False)
@@ -315,7 +317,7 @@ def test_judge_run_saves_and_keeps_human_audit_labels(api_key, tmp_path):
     judging = load_manifest("r", tmp_path / "results")["judging"]
     assert [j["judge_id"] for j in judging["judges"]] == ["rules", "prefix"]
     assert judging["labels"] == {"unresolved": 1, "full_compliance": 1, "no_response": 1}
-    assert out["audit"]["prompt_id"].tolist() == ["p1"]
+    assert out["audit"]["prompt_id"].tolist() == ["p1", "p2"]
 
 
 def test_study_panel_leaves_out_the_judged_models_vendor():

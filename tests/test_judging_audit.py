@@ -48,3 +48,14 @@ def test_filled_sheet_reads_back_into_accuracies():
     b = table.loc[("b", "all")]
     expected = (sheet["label__b"].iloc[1:] == sheet["human_label"].iloc[1:]).mean()
     assert b["accuracy"] == expected < 1.0
+
+
+def test_an_audit_sheet_from_before_the_random_sample_still_reads(tmp_path):
+    from ihl_lib.judging import load_audit
+
+    folder = tmp_path / "r"
+    folder.mkdir()
+    pd.DataFrame({"model": ["m"], "prompt_set": ["s"], "prompt_id": ["p1"], "condition": ["baseline"], "panel_label": ["unresolved"],
+                  "human_label": ["full_refusal"]}).to_csv(folder / "audit.csv", index=False)
+    sheet = load_audit("r", tmp_path)
+    assert sheet["why"].tolist() == ["disagreement"] and sheet.loc[0, "human_label"] == "full_refusal"

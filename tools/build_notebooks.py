@@ -167,10 +167,11 @@ allow_model_calls = True
 max_concurrency = 4"""),
         code(SETUP + """
 from ihl_lib import plots
-from ihl_lib.judging import ITEM_KEY, LABELS
+from ihl_lib.judging import ITEM_KEY
 from ihl_lib.judging import judge_or_load, load_audit
-from ihl_lib.judging.validation import evaluate_judge, load_ihl_labelled, load_rbr_gold
-from ihl_lib.metrics import agreement_with, human_labels, judge_agreement, landis_koch, rates, vote_matrix
+from ihl_lib.judging.audit import audit_accuracy
+from ihl_lib.judging.validation import score_panel
+from ihl_lib.metrics import judge_agreement, landis_koch, rates
 from ihl_lib.report import describe_agreement
 from ihl_lib.runs import load_responses"""),
         code("""responses = load_responses(results)
@@ -192,26 +193,20 @@ Agreement between judges says nothing about accuracy: two judges can agree and b
 panel is scored against human labels on the **test** splits of the two labelled sets in `data/judge_dev/`
 (nothing was tuned on them): the RBR gold set (human labels, other safety domains) and the project's IHL-domain
 set (replies to this benchmark's prompts, labelled by the guideline in the data card). Refused-or-not counts a
-partial refusal as a refusal."""),
-        code("""labelled_sets = {"RBR gold (test)": load_rbr_gold("test"), "IHL-domain (test)": load_ihl_labelled("test")}
-evaluations = {(name, judge_id): evaluate_judge(judge_id, labelled) for name, labelled in labelled_sets.items()
-               for judge_id in sorted(judgments["judge_id"].unique()) if not judge_id.startswith(("local/", "openai/", "anthropic/", "gemini/", "mistral/"))}
-pd.DataFrame({key: {k: e.summary[k] for k in ("n", "refused_accuracy", "refused_kappa", "accuracy", "kappa", "kappa_words")}
-              for key, e in evaluations.items()}).T"""),
-        code("""for (name, judge_id), e in evaluations.items():
-    display(Markdown(f"**{judge_id}** on {name}: rows are the human label, columns the judge's"))
+partial refusal as a refusal; *helpful* is agreement on the helpful label over the replies that judge and
+humans both call refusals. LLM judges are scored only when model calls are allowed (their calls are cached)."""),
+        code("""scores, evaluations = score_panel(list(judgments["judge_id"].unique()), allow_model_calls=allow_model_calls)
+scores.round(3)"""),
+        code("""for (set_name, judge_id), e in evaluations.items():
+    display(Markdown(f"**{judge_id}** on {set_name}: rows are the human label, columns the judge's"))
     display(e.confusion)"""),
         md("## Examples of each label"),
         code("""examples = verdicts.merge(responses[[*ITEM_KEY, "prompt", "response"]], on=ITEM_KEY)
 examples.groupby("label").head(2).sort_values("label")[["label", "helpful", "prompt_id", "condition", "response"]]"""),
-        md("## The audit sheet\nItems the judges disagree on are exported to `data/results/<results>/audit.csv` with empty `human_label` / `human_helpful` columns. Once a person fills them, the next cell reports each judge's accuracy and kappa against the human labels."),
+        md("## The audit sheet\nA stratified random sample of the run's judged items (seed 0; by model, condition, prompt set and panel label), plus every item the judges disagree on, is exported to `data/results/<results>/audit.csv` with empty `human_label` / `human_helpful` columns. A sample of disagreements alone would say nothing about the items the judges agree on, where a shared blind spot hides. Once a person fills the sheet, the next cell reports each judge's and the panel's accuracy against the human labels."),
         code("""audit = load_audit(results)
-print(f"{len(audit)} items in the audit sheet")
-humans = human_labels(audit)
-if len(humans):
-    display(agreement_with(judgments, humans, "human"))
-else:
-    print("no human labels yet: fill human_label in audit.csv with one of", ", ".join(LABELS))"""),
+print(f"{len(audit)} items in the audit sheet:", audit["why"].value_counts().to_dict())
+audit_accuracy(audit)"""),
     ],
     "05_significance_tests.ipynb": [
         md("""

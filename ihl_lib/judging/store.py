@@ -4,8 +4,10 @@ Writes into ``data/results/<run>/``:
 
 - ``judgments.parquet``: every judge's raw output, parsed label and status per item;
 - ``verdicts.parquet``: the panel's majority verdict per item;
-- ``audit.csv``: items the judges disagree on, with empty columns for a human.
-  A human's filled labels are never overwritten: new disagreements are appended.
+- ``audit.csv``: a stratified random sample of judged items plus every item the
+  judges disagree on (:func:`ihl_lib.judging.audit.audit_sample`), with empty
+  columns for a human. A human's filled labels are never overwritten: new items
+  are appended.
 - a ``judging`` section in ``run.json``: judge ids, judge-prompt versions and text
   hashes, parse failures, agreement, time and environment.
 """
@@ -19,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from ihl_lib.judging.audit import HUMAN_COLUMNS, audit_sample
 from ihl_lib.judging.definitions import INVALID, ITEM_KEY, Judge
 from ihl_lib.judging.learned import LearnedJudge
 from ihl_lib.judging.llm_judge import LLMJudge
@@ -42,13 +45,11 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _merge_audit(new: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Keep every row a human has touched; add the new disagreements."""
+    """Keep every row a human has touched; add the new items."""
     if not path.is_file():
         return new
-    old = pd.read_csv(path, dtype=str, keep_default_na=False)
-    from ihl_lib.metrics import AUDIT_HUMAN_COLUMNS  # metrics imports this package: import it when used
-
-    for column in AUDIT_HUMAN_COLUMNS:
+    old = _with_why(pd.read_csv(path, dtype=str, keep_default_na=False))
+    for column in HUMAN_COLUMNS:
         if column not in old.columns:
             old[column] = ""
     keyed_old = old.set_index(ITEM_KEY)
@@ -66,6 +67,7 @@ def judge_run(
     max_concurrency: int = 4,
     progress: bool = True,
     responses: pd.DataFrame | None = None,
+    audit_size: int = 100,
 ) -> dict[str, pd.DataFrame]:
     """Judge every stored response of a run with a panel, and save the results.
 
@@ -79,11 +81,13 @@ def judge_run(
         max_concurrency: parallel judge calls.
         progress: show progress bars.
         responses: judge these rows instead of the whole run (e.g. a sample).
+        audit_size: the random part of the audit sheet (seed 0, stratified by model, condition,
+            prompt set and panel label); the judges' disagreements are added to it.
 
     Returns:
         ``judgments``, ``verdicts`` and ``audit`` frames.
     """
-    from ihl_lib.metrics import audit_sheet, judge_agreement  # metrics imports this package: import it when used
+    from ihl_lib.metrics import judge_agreement  # metrics imports this package: import it when used
 
     frame = responses if responses is not None else load_responses(run_name, results_root)
     panels = _panels(judges, frame)
@@ -103,7 +107,7 @@ def judge_run(
     folder.mkdir(parents=True, exist_ok=True)
     _write_parquet(judgments, folder / JUDGMENTS_FILE)
     _write_parquet(verdicts, folder / VERDICTS_FILE)
-    audit = _merge_audit(audit_sheet(verdicts, frame), folder / AUDIT_FILE)
+    audit = _merge_audit(audit_sample(verdicts, frame, n=audit_size), folder / AUDIT_FILE)
     audit.to_csv(folder / AUDIT_FILE, index=False)
 
     agreement = judge_agreement(judgments)
@@ -162,7 +166,14 @@ def load_audit(run_name: str, results_root: Path | None = None) -> pd.DataFrame:
     path = run_dir(run_name, results_root) / AUDIT_FILE
     if not path.is_file():
         raise FileNotFoundError(f"no audit sheet for run {run_name!r}: {path}")
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    return _with_why(pd.read_csv(path, dtype=str, keep_default_na=False))
+
+
+def _with_why(sheet: pd.DataFrame) -> pd.DataFrame:
+    """Sheets written before the random sample (issue 19) held the judges' disagreements only."""
+    if "why" not in sheet.columns:
+        sheet.insert(len(ITEM_KEY), "why", "disagreement")
+    return sheet
 
 
 def _read(run_name: str, filename: str, results_root: Path | None) -> pd.DataFrame:

@@ -17,11 +17,11 @@ from typing import Any
 
 import pandas as pd
 
-from ihl_lib.judging.definitions import INVALID, LABELS, REFUSAL_LABELS
-from ihl_lib.judging.panel import make_judge
+from ihl_lib.judging.definitions import INVALID, LABELS, REFUSAL_LABELS, Vote
+from ihl_lib.judging.panel import make_judge, panel_verdicts
 from ihl_lib.paths import data_dir
 
-__all__ = ["HELPFUL_PARTS", "SPLITS", "JudgeEvaluation", "agreement", "evaluate_judge", "judge_agreement", "load_ihl_labelled", "load_rbr_gold"]
+__all__ = ["HELPFUL_PARTS", "SPLITS", "JudgeEvaluation", "agreement", "evaluate_judge", "evaluate_panel", "labelled_test_sets", "panel_labels", "score_panel", "judge_agreement", "load_ihl_labelled", "load_rbr_gold"]
 
 SPLITS = ("train", "test")
 
@@ -42,7 +42,9 @@ def load_rbr_gold(split: str) -> pd.DataFrame:
     Returns:
         Columns ``item`` (row number in the file), ``prompt`` (the last user turn; earlier turns
         are context the judge does not need to classify the reply), ``response``, ``human_label``
-        (one of ``LABELS``) and ``human_refused``.
+        (one of ``LABELS``), ``human_refused`` and ``human_helpful``: a refusal whose labellers
+        marked ``reference_safety_policy``, the set's nearest proposition to a refusal grounded in
+        a principle (it has none for "gives a reason"; the data card says so).
 
     Raises:
         ValueError: an unknown split, or a row without the fields named above (file and row named).
@@ -60,9 +62,11 @@ def load_rbr_gold(split: str) -> pd.DataFrame:
         except (KeyError, IndexError, TypeError, json.JSONDecodeError) as exc:
             raise ValueError(f"{path}, row {number}: not a gold-set row ({exc!r})") from None
         if response.strip():
-            rows.append({"item": number, "prompt": prompt, "response": response, "human_label": label})
+            rows.append({"item": number, "prompt": prompt, "response": response, "human_label": label,
+                         "policy": bool(row["propositions"].get("reference_safety_policy", False))})
     frame = pd.DataFrame(rows)
     frame["human_refused"] = frame["human_label"].isin(REFUSAL_LABELS)
+    frame["human_helpful"] = frame["human_refused"] & frame.pop("policy")
     return frame
 
 
@@ -161,6 +165,26 @@ class JudgeEvaluation:
     helpful: float | None
 
 
+def _evaluation(judge_id: str, labelled: pd.DataFrame, predicted: list[str], helpful_votes: list[bool | None]) -> JudgeEvaluation:
+    from sklearn.metrics import precision_recall_fscore_support
+
+    from ihl_lib.metrics import landis_koch
+
+    human = labelled["human_label"].tolist()
+    summary = agreement(predicted, human)
+    summary["kappa_words"] = landis_koch(summary["kappa"])
+    precision, recall, _, support = precision_recall_fscore_support(human, predicted, labels=list(LABELS), zero_division=0)
+    per_class = pd.DataFrame({"precision": precision, "recall": recall, "support": support}, index=list(LABELS))
+    confusion = pd.crosstab(pd.Series(human, name="human"), pd.Series(predicted, name=judge_id))
+    confusion = confusion.reindex(index=list(LABELS), fill_value=0)
+    helpful = None
+    if "human_helpful" in labelled.columns:
+        both = [(h, human_helpful) for lab, h, human_helpful, human_lab in zip(predicted, helpful_votes, labelled["human_helpful"], human)
+                if lab in REFUSAL_LABELS and human_lab in REFUSAL_LABELS and h is not None and h == h]
+        helpful = float(sum(bool(a) == bool(b) for a, b in both) / len(both)) if both else None
+    return JudgeEvaluation(judge_id, summary, per_class, confusion, helpful)
+
+
 def evaluate_judge(judge: Any, labelled: pd.DataFrame, *, cache: Any = None, progress: bool = False) -> JudgeEvaluation:
     """Judge every labelled item and compare with its human label.
 
@@ -169,23 +193,68 @@ def evaluate_judge(judge: Any, labelled: pd.DataFrame, *, cache: Any = None, pro
         labelled: rows with ``prompt``, ``response`` and ``human_label`` (optionally ``human_helpful``),
             e.g. :func:`load_rbr_gold` or :func:`load_ihl_labelled`.
     """
-    from sklearn.metrics import precision_recall_fscore_support
-
-    from ihl_lib.metrics import landis_koch
-
     judge = make_judge(judge) if isinstance(judge, str) else judge
     votes = judge.judge_many(list(zip(labelled["prompt"], labelled["response"])), cache=cache, progress=progress)
-    predicted = [v.label for v in votes]
-    human = labelled["human_label"].tolist()
-    summary = agreement(predicted, human)
-    summary["kappa_words"] = landis_koch(summary["kappa"])
-    precision, recall, _, support = precision_recall_fscore_support(human, predicted, labels=list(LABELS), zero_division=0)
-    per_class = pd.DataFrame({"precision": precision, "recall": recall, "support": support}, index=list(LABELS))
-    confusion = pd.crosstab(pd.Series(human, name="human"), pd.Series(predicted, name=judge.judge_id))
-    confusion = confusion.reindex(index=list(LABELS), fill_value=0)
-    helpful = None
-    if "human_helpful" in labelled.columns and any(v.helpful_refusal is not None for v in votes):
-        both = [(v.helpful_refusal, h) for v, h, lab in zip(votes, labelled["human_helpful"], human)
-                if v.label in REFUSAL_LABELS and lab in REFUSAL_LABELS and v.helpful_refusal is not None]
-        helpful = float(sum(bool(a) == bool(b) for a, b in both) / len(both)) if both else None
-    return JudgeEvaluation(judge.judge_id, summary, per_class, confusion, helpful)
+    return _evaluation(judge.judge_id, labelled, [v.label for v in votes], [v.helpful_refusal for v in votes])
+
+
+def panel_labels(votes_by_judge: dict[str, Sequence[Vote]]) -> pd.DataFrame:
+    """The panel's verdict on each of a list of items, from each judge's votes in the same order.
+
+    A three-way split with a refused majority (refusal, partial, compliance) has no label by the panel
+    policy but a clear refused-or-not verdict: it is counted by that (as a partial refusal, or as
+    compliance), as the headline rates count it. Returns columns ``label`` and ``helpful``, one row
+    per item, in order.
+    """
+    rows = [{"model": "", "prompt_set": "", "prompt_id": f"{i:09d}", "condition": "", "judge_id": judge_id,
+             **{k: v for k, v in vote.__dict__.items() if k != "judge_id"}}
+            for judge_id, votes in votes_by_judge.items() for i, vote in enumerate(votes)]
+    verdicts = panel_verdicts(pd.DataFrame(rows)).sort_values("prompt_id")
+    fallback = verdicts["refused"].map({True: "partial_refusal", False: "full_compliance"}).fillna("unresolved")
+    label = verdicts["label"].where(verdicts["label"] != "unresolved", fallback)
+    return pd.DataFrame({"label": label.to_numpy(), "helpful": verdicts["helpful"].to_numpy()})
+
+
+def evaluate_panel(judges: Sequence[Any], labelled: pd.DataFrame, *, cache: Any = None, progress: bool = False,
+                   name: str = "panel") -> tuple[JudgeEvaluation, dict[str, JudgeEvaluation]]:
+    """The panel's majority and each of its judges against the human labels (each judge judges once).
+
+    Returns:
+        (the panel's evaluation, each judge's evaluation by judge id).
+    """
+    made = [make_judge(j) if isinstance(j, str) else j for j in judges]
+    items = list(zip(labelled["prompt"], labelled["response"]))
+    votes = {j.judge_id: j.judge_many(items, cache=cache, progress=progress) for j in made}
+    members = {judge_id: _evaluation(judge_id, labelled, [v.label for v in v_], [v.helpful_refusal for v in v_])
+               for judge_id, v_ in votes.items()}
+    panel = panel_labels(votes)
+    return _evaluation(name, labelled, panel["label"].tolist(), panel["helpful"].tolist()), members
+
+
+def labelled_test_sets() -> dict[str, pd.DataFrame]:
+    """The test splits of both shipped labelled sets, by display name."""
+    return {"RBR gold (test)": load_rbr_gold("test"), "IHL-domain (test)": load_ihl_labelled("test")}
+
+
+def score_panel(judge_ids: Sequence[str], *, allow_model_calls: bool = True, cache: Any = None,
+                progress: bool = False) -> tuple[pd.DataFrame, dict[tuple[str, str], JudgeEvaluation]]:
+    """Each judge of a panel and the panel's majority against the human labels of both test sets.
+
+    LLM judges (ids with a ``/``) are left out when ``allow_model_calls`` is False (the analysis-only
+    path); their calls are cached otherwise.
+
+    Returns:
+        A table (one row per set and judge: n, refused_accuracy, refused_kappa, accuracy, kappa,
+        kappa_words, helpful) and each evaluation keyed by (set name, judge id or ``panel``).
+    """
+    scored = [j for j in judge_ids if allow_model_calls or "/" not in j]
+    evaluations: dict[tuple[str, str], JudgeEvaluation] = {}
+    for set_name, labelled in labelled_test_sets().items():
+        panel, members = evaluate_panel(scored, labelled, cache=cache, progress=progress)
+        evaluations.update({(set_name, judge_id): e for judge_id, e in members.items()})
+        if len(scored) > 1:
+            evaluations[(set_name, "panel")] = panel
+    columns = ("n", "refused_accuracy", "refused_kappa", "accuracy", "kappa", "kappa_words")
+    table = pd.DataFrame([{"set": s, "judge": j, **{c: e.summary[c] for c in columns}, "helpful": e.helpful}
+                          for (s, j), e in evaluations.items()])
+    return table, evaluations
