@@ -28,7 +28,7 @@ __all__ = [
     "tradeoff_scatter",
 ]
 
-CONDITION_PALETTE = {"baseline": "#8c8c8c", "intervention": "#1f6fb4", "tailored": "#d9822b"}
+CONDITION_PALETTE = {"baseline": "#8c8c8c", "intervention": "#1f6fb4", "intervention_explain": "#7fb8e6", "tailored": "#d9822b"}
 sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
 
 

@@ -9,7 +9,7 @@ from ihl_lib.data import DATASET_VERSION, load_prompts, sample_prompts
 from ihl_lib.llm import InvalidRequestError
 from ihl_lib.loopback import Action, LoopbackServer
 from ihl_lib.models import STUDY_MODELS, MissingKeyError, ModelSpec, parse_models
-from ihl_lib.prompts import SAFETY_PROMPT_V1, UnknownConditionError
+from ihl_lib.prompts import IHL_NORMS_V1, UnknownConditionError
 from ihl_lib.runs import RunSettings, load_manifest, load_responses, prepare, run
 
 @pytest.fixture
@@ -36,14 +36,14 @@ def test_both_conditions_run_and_system_prompt_is_sent_only_in_intervention(api_
     assert len(base) == len(inter) == 6
     assert all(b["messages"][0]["role"] == "user" for b in baseline_bodies)
     assert not any(m["role"] == "system" for b in baseline_bodies for m in b["messages"])
-    assert all(b["messages"][0] == {"role": "system", "content": SAFETY_PROMPT_V1.text} for b in intervention_bodies)
+    assert all(b["messages"][0] == {"role": "system", "content": IHL_NORMS_V1.text} for b in intervention_bodies)
     assert all(b["temperature"] == 0 and b["seed"] == 0 and b["max_tokens"] == 256 for b in baseline_bodies + intervention_bodies)
 
     saved = load_responses("t", tmp_path / "results")
     assert len(saved) == 12
     assert not saved.duplicated(["model", "prompt_set", "prompt_id", "condition"]).any()
     assert set(saved["condition"]) == {"baseline", "intervention"}
-    assert (saved.loc[saved.condition == "intervention", "system_prompt_sha256"] == SAFETY_PROMPT_V1.sha256).all()
+    assert (saved.loc[saved.condition == "intervention", "system_prompt_sha256"] == IHL_NORMS_V1.sha256).all()
     assert (saved.loc[saved.condition == "baseline", "system_prompt"] == "").all()
     assert saved["response"].str.startswith("echo: Test request").all()
 
@@ -56,7 +56,7 @@ def test_manifest_records_provenance(api_key, server, prompts, tmp_path):
     assert manifest["models"][label]["response_models"] == ["loop"]
     assert manifest["conditions"]["baseline"][label] is None
     cond = manifest["conditions"]["intervention"][label]
-    assert cond["version"] == "v1" and cond["sha256"] == SAFETY_PROMPT_V1.sha256
+    assert cond["version"] == "v1" and cond["sha256"] == IHL_NORMS_V1.sha256
     assert manifest["settings"]["temperature"] == 0.0 and manifest["settings"]["seed"] == 0
     dataset = manifest["prompt_sets"]["tiny"]
     assert len(dataset["file_sha256"]) == 64 and dataset["dataset_version"] is None  # a user's file has no version

@@ -113,43 +113,52 @@ summarize(responses)"""),
         md("## Failed calls\nFailed calls are not cached; running this notebook again retries exactly them."),
         code("""responses.loc[responses["error"].notna(), ["model", "prompt_id", "error_kind", "error"]].head(10)"""),
         md("## Example responses"),
-        code("""responses[responses["error"].isna()].sample(min(3, len(responses)), random_state=0)[["model", "prompt_id", "prompt", "response"]]"""),
+        code("""responses[responses["error"].isna()].sample(min(3, len(responses)), random_state=0)[["model", "condition", "prompt_id", "prompt", "response"]]"""),
         code("""manifest = load_manifest(results)
 {k: manifest[k] for k in ("run_name", "settings", "models")}"""),
     ],
     "03_intervention_run.ipynb": [
         md("""
-# 03 · Intervention run
+# 03 · Intervention runs
 
-The same models and prompts, now **with the standard IHL/IHRL safety system prompt**
-(`ihl_lib.prompts.SAFETY_PROMPT_V1`, this package's reconstruction: the original study's text is not public).
-The prompts are sampled exactly as in notebook 02, so the two runs stay paired.
+The same models and prompts, now **with a system prompt**, in two variants (`ihl_lib.prompts`; the original
+study's text is not public, so both are this package's reconstructions):
+
+- `intervention`: **`ihl_norms`**, the standard prompt. It states the IHL/IHRL prohibitions and asks the model to
+  respect them, as the study describes its prompt, and says nothing about how to word a refusal. This is the
+  condition that reproduces the study.
+- `intervention_explain`: **`ihl_norms_explain`**, the norms plus an instruction to explain a refusal (the
+  principle, the harm, a lawful alternative). Its gain in helpful refusals is partly instructed: it is reported
+  beside the standard one, never in its place.
+
+The prompts are sampled exactly as in notebook 02, so the runs stay paired.
 """),
         params("""models = None
 prompt_set = "ihl_violations"
 sample = None
 max_tokens = 256
 max_concurrency = 4
+conditions = ["intervention", "intervention_explain"]
 results = "local-run\""""),
         code(SETUP + """
 from ihl_lib.data import load_prompts, sample_prompts
-from ihl_lib.prompts import SAFETY_PROMPT_V1
+from ihl_lib.prompts import system_prompt_for
 from ihl_lib.runs import RunSettings, prepare, run, summarize"""),
-        md("## The safety prompt"),
-        code("""print(f"{SAFETY_PROMPT_V1.name} {SAFETY_PROMPT_V1.version}  sha256 {SAFETY_PROMPT_V1.sha256[:16]}…\\n")
-print(SAFETY_PROMPT_V1.text)"""),
+        md("## The system prompts"),
+        code("""for condition in conditions:
+    prompt = system_prompt_for(condition, "")
+    print(f"{condition}: {prompt.name} {prompt.version}  sha256 {prompt.sha256[:16]}…\n{prompt.text}\n")"""),
         md("## The plan"),
         code("""prompts = sample_prompts(load_prompts(prompt_set), sample)
 settings = RunSettings(max_tokens=max_tokens, max_concurrency=max_concurrency)
-prepared = prepare(models, prompts, "intervention", settings)
-print(prepared.summary())
-prepared.plan()"""),
-        md("## The run"),
-        code("""responses = run(models, prompts, "intervention", run_name=results, settings=settings, show_plan=False)
+for condition in conditions:
+    print(condition, prepare(models, prompts, condition, settings).summary())"""),
+        md("## The runs"),
+        code("""responses = pd.concat([run(models, prompts, condition, run_name=results, settings=settings, show_plan=False) for condition in conditions])
 summarize(responses)"""),
-        code("""responses.loc[responses["error"].notna(), ["model", "prompt_id", "error_kind", "error"]].head(10)"""),
+        code("""responses.loc[responses["error"].notna(), ["model", "condition", "prompt_id", "error_kind", "error"]].head(10)"""),
         md("## Example responses"),
-        code("""responses[responses["error"].isna()].sample(min(3, len(responses)), random_state=0)[["model", "prompt_id", "prompt", "response"]]"""),
+        code("""responses[responses["error"].isna()].sample(min(3, len(responses)), random_state=0)[["model", "condition", "prompt_id", "prompt", "response"]]"""),
     ],
     "04_judging.ipynb": [
         md("""
@@ -219,6 +228,7 @@ tables, so it stays true when the numbers change.
 """),
         params("""results = "local-run"
 prompt_set = "ihl_violations"
+interventions = ["intervention", "intervention_explain"]  # the study's prompt (ihl_norms) first
 n_boot = 2000
 seed = 0"""),
         code(SETUP + """
@@ -227,9 +237,9 @@ from ihl_lib.judging import load_verdicts
 from ihl_lib.report import describe_paired, describe_rates
 from ihl_lib.stats import cochran_q, gee_odds_ratios, paired_tests, rate_table"""),
         code("""verdicts = load_verdicts(results)
-# The study's two conditions; other conditions (e.g. tailored prompts) are compared in notebook 07.
-verdicts = verdicts[(verdicts["prompt_set"] == prompt_set) & verdicts["condition"].isin(["baseline", "intervention"])]
-verdicts.groupby(["model", "condition"]).size().rename("prompts").to_frame()"""),
+# Baseline and the two safety prompts (notebook 03); tailored prompts are compared in notebook 07.
+verdicts = verdicts[(verdicts["prompt_set"] == prompt_set) & verdicts["condition"].isin(["baseline", *interventions])]
+verdicts.groupby(["model", "condition"]).size().rename("prompts").unstack()"""),
         md("## Rates with Wilson 95% confidence intervals"),
         code("""refusal = rate_table(verdicts, "refused")
 helpful = rate_table(verdicts, "helpful")
