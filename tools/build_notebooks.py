@@ -147,7 +147,7 @@ from ihl_lib.runs import RunSettings, prepare, run, summarize"""),
         md("## The system prompts"),
         code("""for condition in conditions:
     prompt = system_prompt_for(condition, "")
-    print(f"{condition}: {prompt.name} {prompt.version}  sha256 {prompt.sha256[:16]}…\n{prompt.text}\n")"""),
+    print(f"{condition}: {prompt.name} {prompt.version}  sha256 {prompt.sha256[:16]}…\\n{prompt.text}\\n")"""),
         md("## The plan"),
         code("""prompts = sample_prompts(load_prompts(prompt_set), sample)
 settings = RunSettings(max_tokens=max_tokens, max_concurrency=max_concurrency)
@@ -247,11 +247,13 @@ display(Markdown("**Refusal**\\n" + describe_rates(refusal, "refused")))
 display(Markdown("**Helpful refusal (share of all prompts)**\\n" + describe_rates(helpful, "helpful")))"""),
         code("""plots.save_figure(plots.rate_bars(refusal, "Refusal rate", "refused (% of all prompts)"), "refusal_rate_by_model")
 plots.save_figure(plots.helpfulness_dumbbell(helpful), "helpfulness_before_after");"""),
-        md("## Baseline vs intervention, per model\nMcNemar's exact test on the discordant pairs, a seeded paired bootstrap CI for the difference, Holm-adjusted across models."),
-        code("""tests = pd.concat([paired_tests(verdicts, outcome, n_boot=n_boot, seed=seed) for outcome in ("refused", "helpful")], ignore_index=True)
+        md("## Baseline vs each safety prompt, per model\nMcNemar's exact test on the discordant pairs, a seeded paired bootstrap CI for the difference, Holm-adjusted across models. `intervention` (ihl_norms) is the study's comparison; `intervention_explain` shows what an instruction to explain adds."),
+        code("""tests = pd.concat([paired_tests(verdicts, outcome, "baseline", condition, n_boot=n_boot, seed=seed)
+                   for condition in interventions for outcome in ("refused", "helpful")], ignore_index=True)
 tests"""),
-        code("""for outcome, what in (("refused", "refusal"), ("helpful", "helpful refusal")):
-    display(Markdown(f"**{what.capitalize()}**\\n" + describe_paired(tests[tests["outcome"] == outcome], what)))"""),
+        code("""for (condition, outcome), group in tests.groupby(["condition_b", "outcome"], sort=False):
+    what = "refusal" if outcome == "refused" else "helpful refusal"
+    display(Markdown(f"**{what.capitalize()}, baseline vs {condition}**\\n" + describe_paired(group, what)))"""),
         md("## Across models\nCochran's Q asks whether the models differ under one condition; the GEE logistic model (prompts as clusters) reports odds ratios for model x condition."),
         code("""pd.DataFrame([cochran_q(verdicts, outcome, condition) for outcome in ("refused", "helpful") for condition in sorted(verdicts["condition"].unique())])"""),
         code("""for outcome in ("refused", "helpful"):
