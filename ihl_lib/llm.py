@@ -60,11 +60,18 @@ __all__ = [
     "complete",
     "complete_many",
     "key_env_vars",
+    "outcome_of",
     "usage_totals",
 ]
 
 CACHE_SCHEMA = 1
-ROLES = frozenset({"system", "user", "assistant"})
+# "developer" is how OpenAI's reasoning models take system-level instructions (litellm turns a "system"
+# message into a user message for o3-mini, whose price-map entry lacks supports_system_messages).
+ROLES = frozenset({"system", "developer", "user", "assistant"})
+SAMPLING_PARAMS = ("temperature", "top_p", "seed")
+REASONING_EFFORTS = ("low", "medium", "high")
+# What became of a request, decided before any judge reads it (see :func:`outcome_of`).
+OUTCOMES = ("answered", "truncated", "empty", "provider_blocked", "error")
 MAX_TOKENS_LIMIT = 200_000
 MAX_TIMEOUT_S = 3600.0
 MAX_CONCURRENCY = 1024
@@ -128,6 +135,14 @@ class ChatRequest:
             ``{"type": "json_object"}`` or ``{"type": "json_object", "schema": {...}}``.
         timeout: seconds one attempt may take.
         tag: caller's label carried into the result (not part of the cache key).
+        reasoning_effort: for reasoning models, ``low``/``medium``/``high`` (sent as
+            ``reasoning_effort``); None sends nothing.
+        omit: sampling parameters (of :data:`SAMPLING_PARAMS`) not sent, because the
+            provider rejects or ignores them; recorded, never dropped silently.
+        extra_body: provider-specific body fields, e.g. a self-hosted server's
+            ``repeat_penalty`` pinned to 1.0.
+        retry_budget: a larger ``max_tokens`` for one retry when the reply comes back
+            truncated or empty (reasoning models spend the budget on hidden reasoning).
     """
 
     model: str
@@ -143,6 +158,14 @@ class ChatRequest:
     response_format: Mapping[str, Any] | None = None
     timeout: float = 120.0
     tag: Any = None
+    reasoning_effort: str | None = None
+    omit: tuple[str, ...] = ()
+    extra_body: Mapping[str, Any] | None = None
+    retry_budget: int | None = None
+
+    def sent(self, name: str) -> bool:
+        """Whether a sampling parameter goes on the wire."""
+        return name not in self.omit and getattr(self, name) is not None
 
 
 @dataclass
@@ -169,10 +192,16 @@ class Completion:
     attempts: int = 0
     cache_key: str = ""
     tag: Any = None
+    budget_retried: bool = False
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def outcome(self) -> str:
+        """One of :data:`OUTCOMES` (see :func:`outcome_of`)."""
+        return outcome_of(self.text, self.finish_reason, self.error_kind)
 
     @property
     def usage(self) -> dict[str, int | None]:
@@ -180,6 +209,34 @@ class Completion:
         if self.prompt_tokens is not None and self.completion_tokens is not None:
             total = self.prompt_tokens + self.completion_tokens
         return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "total_tokens": total}
+
+
+BLOCKED_FINISH_REASONS = frozenset({"content_filter"})  # litellm's name for OpenAI/Azure filters, Anthropic "refusal", Gemini SAFETY etc.
+
+
+def outcome_of(text: str | None, finish_reason: str | None, error_kind: str | None) -> str:
+    """What became of a request, before any judge reads it.
+
+    - ``provider_blocked``: the provider's own filter stopped it: a ``content_filter`` finish
+      (litellm's name for OpenAI/Azure filters, Anthropic's ``refusal`` stop, Gemini's ``SAFETY``
+      and other block reasons) or a content-policy error. A refusal of a particular kind: the
+      headline counts it as an unhelpful refusal, and a sensitivity table leaves it out.
+    - ``error``: the call failed (after retries, or fatally); nothing to judge.
+    - ``empty``: the model answered with no text.
+    - ``truncated``: text cut by the token budget (``finish_reason == "length"``); judged, and
+      counted apart.
+    - ``answered``: anything else with text.
+
+    >>> outcome_of("Sure", "stop", None), outcome_of("Sure, the pl", "length", None), outcome_of("", "content_filter", None)
+    ('answered', 'truncated', 'provider_blocked')
+    """
+    if error_kind == "content_policy" or finish_reason in BLOCKED_FINISH_REASONS:
+        return "provider_blocked"
+    if error_kind is not None and error_kind != "empty":
+        return "error"
+    if text is None or not str(text).strip():
+        return "empty"
+    return "truncated" if finish_reason == "length" else "answered"
 
 
 @dataclass(frozen=True)
@@ -207,6 +264,15 @@ class RetryPolicy:
 # ---------------------------------------------------------------------------
 
 
+# Facts litellm's bundled model map no longer holds for retired study models, without which it moves the
+# system prompt into the user turn: gemini-2.0-flash-001 takes a systemInstruction (shown on the wire by
+# tests/test_provider_protocols.py). o3-mini gets its system prompt as a developer message instead
+# (ihl_lib.models.GENERATION_PROFILES), the role OpenAI's reasoning models take.
+MODEL_CAPABILITIES: dict[str, dict[str, Any]] = {
+    "gemini/gemini-2.0-flash-001": {"litellm_provider": "gemini", "mode": "chat", "supports_system_messages": True},
+}
+
+
 def _litellm() -> Any:
     import litellm
 
@@ -214,6 +280,7 @@ def _litellm() -> Any:
         litellm.suppress_debug_info = True
         litellm.telemetry = False
         litellm.drop_params = True  # a provider that lacks e.g. `seed` still answers
+        litellm.register_model(MODEL_CAPABILITIES)
         local.register()
         litellm._ihl_configured = True
     return litellm
@@ -311,6 +378,14 @@ def validate_request(req: ChatRequest, index: int | None = None) -> None:
             raise _fail(index, name, f"must be in {'(' if lo_open else '['}{lo:g}, {hi:g}], got {value!r}")
 
     number("temperature", req.temperature, 0, 2)
+    if req.reasoning_effort is not None and req.reasoning_effort not in REASONING_EFFORTS:
+        raise _fail(index, "reasoning_effort", f"must be one of {REASONING_EFFORTS} or None, got {req.reasoning_effort!r}")
+    if not isinstance(req.omit, tuple) or not set(req.omit) <= set(SAMPLING_PARAMS):
+        raise _fail(index, "omit", f"must be a tuple of {SAMPLING_PARAMS}, got {req.omit!r}")
+    if req.extra_body is not None and not isinstance(req.extra_body, Mapping):
+        raise _fail(index, "extra_body", "must be a dict")
+    if req.retry_budget is not None:
+        number("retry_budget", req.retry_budget, req.max_tokens + 1, MAX_TOKENS_LIMIT, integer=True)
     number("max_tokens", req.max_tokens, 1, MAX_TOKENS_LIMIT, integer=True)
     if req.top_p is not None:
         number("top_p", req.top_p, 0, 1, lo_open=True)
@@ -368,6 +443,12 @@ def cache_key(req: ChatRequest) -> str:
         "namespace": req.namespace,
         "response_format": req.response_format,
     }
+    # Added only when set, so that the keys of requests without them (every cached answer made before
+    # they existed) stay the same.
+    for name, value in (("reasoning_effort", req.reasoning_effort), ("omit", sorted(req.omit) or None),
+                        ("extra_body", dict(req.extra_body) if req.extra_body else None), ("retry_budget", req.retry_budget)):
+        if value is not None:
+            payload[name] = value
     if req.model.startswith(local.PROVIDER + "/"):
         payload["local_build"] = llama_build.build_id()  # another llama.cpp build may answer differently
         if req.response_format is not None:
@@ -377,6 +458,9 @@ def cache_key(req: ChatRequest) -> str:
 
 
 _CACHED_FIELDS = ("text", "finish_reason", "prompt_tokens", "completion_tokens", "cost_usd", "latency_s", "response_model")
+# Stored only when set (older entries lack them): a provider block is a final answer, and so is a reply
+# that needed the larger budget.
+_CACHED_IF_SET = ("error", "error_kind", "budget_retried")
 
 
 class ResponseCache:
@@ -398,9 +482,11 @@ class ResponseCache:
         return self._cache.get(key)
 
     def set(self, result: Completion) -> None:
-        if result.error is not None or not result.text:
-            raise ValueError("errors and empty replies are never cached")
-        self._cache.set(result.cache_key, {f: getattr(result, f) for f in _CACHED_FIELDS})
+        if result.outcome not in ("answered", "truncated", "provider_blocked"):
+            raise ValueError(f"only answers and provider blocks are cached, not {result.outcome!r}")
+        stored = {f: getattr(result, f) for f in _CACHED_FIELDS}
+        stored.update({f: getattr(result, f) for f in _CACHED_IF_SET if getattr(result, f)})
+        self._cache.set(result.cache_key, stored)
 
     def __contains__(self, key: str) -> bool:
         return key in self._cache
@@ -462,6 +548,18 @@ def _retry_after(exc: BaseException) -> float | None:
             return None
 
 
+# How providers word a request their safety system refused (OpenAI's error code, Azure's content filter),
+# when litellm raises it as a plain BadRequestError.
+_CONTENT_POLICY_MARKERS = ("content_policy_violation", "content management policy", "safety system", "content_filter")
+
+
+def _is_content_policy(exc: BaseException) -> bool:
+    body = getattr(exc, "body", None)
+    code = getattr(exc, "code", None) or (body.get("code") if isinstance(body, dict) else None)
+    text = f"{code} {exc}".lower()
+    return any(marker in text for marker in _CONTENT_POLICY_MARKERS)
+
+
 def _classify(exc: BaseException) -> str:
     """Map an exception from litellm (or asyncio) to an ``error_kind``."""
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
@@ -481,12 +579,14 @@ def _classify(exc: BaseException) -> str:
         (litellm.RateLimitError, "rate_limit"),
         (litellm.Timeout, "timeout"),
         (litellm.ContextWindowExceededError, "bad_request"),
-        (litellm.ContentPolicyViolationError, "bad_request"),
+        (litellm.ContentPolicyViolationError, "content_policy"),
         (litellm.BadRequestError, "bad_request"),
         (litellm.InternalServerError, "server"),
         (litellm.ServiceUnavailableError, "server"),
         (litellm.APIConnectionError, "connection"),
     ]
+    if isinstance(exc, litellm.BadRequestError) and _is_content_policy(exc):
+        return "content_policy"
     for cls, kind in checks:
         if isinstance(exc, cls):
             return kind
@@ -553,16 +653,20 @@ async def _call_once(req: ChatRequest, provider: str) -> Completion:
     kwargs: dict[str, Any] = {
         "model": req.model,
         "messages": [dict(m) for m in req.messages],
-        "temperature": req.temperature,
         "max_tokens": req.max_tokens,
         "timeout": req.timeout,
         # Retries are ours (counted, Retry-After-aware): switch off litellm's and the SDK's.
         "num_retries": 0,
         "max_retries": 0,
     }
+    kwargs.update({name: getattr(req, name) for name in SAMPLING_PARAMS if req.sent(name)})
     if req.response_format is not None:
         kwargs["response_format"] = dict(req.response_format)
-    for name in ("top_p", "seed", "stop", "api_base"):
+    if req.reasoning_effort is not None:
+        kwargs["reasoning_effort"] = req.reasoning_effort
+    if req.extra_body:
+        kwargs["extra_body"] = dict(req.extra_body)
+    for name in ("stop", "api_base"):
         value = getattr(req, name)
         if value is not None:
             kwargs[name] = list(value) if name == "stop" and not isinstance(value, str) else value
@@ -627,6 +731,12 @@ async def _complete_with_retries(
             raise
         except Exception as exc:  # noqa: BLE001 (classified below; nothing is swallowed silently)
             kind = _classify(exc)
+            if kind == "content_policy":  # the provider's answer to this request: an outcome, never retried
+                detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+                blocked = Completion(model=req.model, text=None, error=f"blocked by the provider: {detail}", error_kind=kind,
+                                     attempts=attempt, cache_key=key, tag=req.tag)
+                cache.set(blocked)
+                return blocked
             if kind in FATAL_KINDS:
                 message = _fatal_message(kind, req.model, req.api_base, exc)
                 state.fatal.setdefault(route, message)
@@ -637,7 +747,16 @@ async def _complete_with_retries(
             await asyncio.sleep(policy.delay(attempt, _retry_after(exc), rng))
             continue
         result.attempts, result.cache_key, result.tag = attempt, key, req.tag
-        if not result.text or not result.text.strip():
+        if req.retry_budget is not None and result.outcome in ("truncated", "empty"):
+            # A reasoning model can spend its whole budget thinking: one retry with the larger budget, recorded.
+            req = dataclasses.replace(req, max_tokens=req.retry_budget, retry_budget=None)
+            retried = await _complete_with_retries(req, key, provider, cache, policy, state, rng)
+            retried.attempts += attempt
+            retried.budget_retried = True
+            if retried.outcome in ("answered", "truncated", "provider_blocked"):
+                cache.set(retried)  # stored again with the flag, under the original request's key
+            return retried
+        if result.outcome == "empty":
             result.error, result.error_kind, result.text = "empty reply", "empty", result.text or ""
             return result
         cache.set(result)

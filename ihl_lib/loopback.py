@@ -217,9 +217,7 @@ class LoopbackServer:
         self._loop = loop
         asyncio.set_event_loop(loop)
         app = web.Application()
-        for path in ("/v1/chat/completions", "/chat/completions"):
-            app.router.add_post(path, self._handle)
-        app.router.add_get("/v1/models", self._models)
+        self._add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", self._port, backlog=4096)
@@ -228,6 +226,11 @@ class LoopbackServer:
         self._started.set()
         loop.run_forever()
         loop.close()
+
+    def _add_routes(self, app: web.Application) -> None:
+        for path in ("/v1/chat/completions", "/chat/completions"):
+            app.router.add_post(path, self._handle)
+        app.router.add_get("/v1/models", self._models)
 
     async def _shutdown(self) -> None:
         if self._runner is not None:

@@ -23,8 +23,8 @@ from typing import Any
 import pandas as pd
 
 from ihl_lib.data import BASE_COLUMNS, DATASET_VERSION, PROMPT_SETS
-from ihl_lib.llm import ChatRequest, Completion, InvalidRequestError, ResponseCache, complete_many, usage_totals
-from ihl_lib.models import ModelSpec, check_keys, parse_models, plan
+from ihl_lib.llm import ChatRequest, Completion, InvalidRequestError, ResponseCache, complete_many, outcome_of, usage_totals
+from ihl_lib.models import ModelSpec, check_keys, generation_profile, parse_models, plan
 from ihl_lib.paths import PROJECT_ROOT, results_dir
 from ihl_lib.prompts import SystemPrompt, system_prompt_for
 from ihl_lib.provenance import environment_stamp, file_sha256, now_utc, text_sha256, write_json_atomic
@@ -38,10 +38,15 @@ MANIFEST_FILE = "run.json"
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Generation settings, fixed for a run and recorded in its manifest."""
+    """Generation settings, fixed for a run and recorded in its manifest.
+
+    ``max_tokens=None`` gives each model its own budget (:func:`ihl_lib.models.generation_profile`:
+    2,048 answer tokens for study models, plus a reasoning budget for reasoning models; 256 for
+    the embedded model); a number overrides it for every model.
+    """
 
     temperature: float = 0.0
-    max_tokens: int = 256
+    max_tokens: int | None = None
     seed: int = 0
     top_p: float | None = None
     timeout: float = 120.0
@@ -113,20 +118,25 @@ def prepare(
     requests = []
     for spec in specs:
         system = system_prompts[spec.label]
+        profile = generation_profile(spec)
         for row in prompts.itertuples(index=False):
-            messages = [{"role": "system", "content": system.text}] if system is not None else []
+            messages = [{"role": profile.system_role, "content": system.text}] if system is not None else []
             messages.append({"role": "user", "content": row.prompt})
             requests.append(
                 ChatRequest(
                     model=spec.model,
                     messages=messages,
                     temperature=settings.temperature,
-                    max_tokens=settings.max_tokens,
+                    max_tokens=settings.max_tokens or profile.max_tokens,
                     top_p=settings.top_p,
                     seed=settings.seed,
                     api_base=spec.api_base,
                     timeout=settings.timeout,
                     tag=(spec.label, row.prompt_set, row.prompt_id),
+                    reasoning_effort=profile.reasoning_effort,
+                    omit=profile.omit,
+                    extra_body=dict(profile.extra_body) or None,
+                    retry_budget=profile.retry_budget if settings.max_tokens is None else None,
                 )
             )
     prepared = PreparedRun(specs, prompts.reset_index(drop=True), condition, settings, requests, system_prompts)
@@ -156,6 +166,8 @@ def _rows(prepared: PreparedRun, results: list[Completion]) -> pd.DataFrame:
                 "prompt": prompt_row["prompt"],
                 "response": result.text,
                 "finish_reason": result.finish_reason,
+                "outcome": result.outcome,
+                "budget_retried": result.budget_retried,
                 "prompt_tokens": result.prompt_tokens,
                 "completion_tokens": result.completion_tokens,
                 "cost_usd": result.cost_usd,
@@ -181,7 +193,16 @@ def load_responses(run_name: str, root: Path | None = None) -> pd.DataFrame:
     path = run_dir(run_name, root) / RESPONSES_FILE
     if not path.is_file():
         raise FileNotFoundError(f"no responses for run {run_name!r}: {path} does not exist")
-    return pd.read_parquet(path)
+    return with_outcomes(pd.read_parquet(path))
+
+
+def with_outcomes(responses: pd.DataFrame) -> pd.DataFrame:
+    """Add the ``outcome`` column to responses saved before it existed (from the same fields, by the same rule)."""
+    if "outcome" not in responses.columns:
+        missing = pd.Series(None, index=responses.index, dtype=object)
+        fields = [responses[c] if c in responses.columns else missing for c in ("response", "finish_reason", "error_kind")]
+        responses = responses.assign(outcome=[outcome_of(*row) for row in zip(*fields)])
+    return responses
 
 
 def load_manifest(run_name: str, root: Path | None = None) -> dict[str, Any]:
@@ -220,6 +241,7 @@ def _save(prepared: PreparedRun, frame: pd.DataFrame, results: list[Completion],
         rows = latest[latest["model"] == spec.label]
         entry = manifest["models"].setdefault(spec.label, {"model": spec.model, "api_base": spec.api_base and spec.label.split("@", 1)[1]})
         entry["response_models"] = sorted(set(entry.get("response_models", [])) | set(rows["response_model"].dropna()))
+        entry["generation"] = generation_record(spec, prepared.settings)
     for label, system in prepared.system_prompts.items():
         cond = manifest["conditions"].setdefault(prepared.condition, {})
         cond[label] = None if system is None else {"name": system.name, "version": system.version, "sha256": system.sha256, "text": system.text}
@@ -253,6 +275,24 @@ def _save(prepared: PreparedRun, frame: pd.DataFrame, results: list[Completion],
     manifest["environment"] = environment_stamp()
     manifest["updated"] = now_utc()
     write_json_atomic(folder / MANIFEST_FILE, manifest)
+
+
+def generation_record(spec: ModelSpec, settings: RunSettings) -> dict[str, Any]:
+    """What the manifest says of how a model was asked: its profile, and the parameters actually sent."""
+    profile = generation_profile(spec)
+    sent = {name: getattr(settings, name) for name in ("temperature", "top_p", "seed") if name not in profile.omit and getattr(settings, name) is not None}
+    return {
+        "max_tokens": settings.max_tokens or profile.max_tokens,
+        "answer_tokens": profile.answer_tokens if settings.max_tokens is None else settings.max_tokens,
+        "reasoning_tokens": profile.reasoning_tokens if settings.max_tokens is None else 0,
+        "retry_budget": profile.retry_budget if settings.max_tokens is None else None,
+        "reasoning_effort": profile.reasoning_effort,
+        "system_role": profile.system_role,
+        "sampling_sent": sent,
+        "not_sent": list(profile.omit),
+        "extra_body": dict(profile.extra_body),
+        "evidence": profile.evidence,
+    }
 
 
 def coverage(responses: pd.DataFrame) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:

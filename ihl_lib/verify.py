@@ -86,11 +86,17 @@ def rebuild_requests(rows: pd.DataFrame, manifest: dict[str, Any]) -> list[ChatR
             raise ValueError(f"run.json does not record model {row.model!r} under condition {row.condition!r}")
         system = conditions[row.model]
         settings = _settings_for(manifest, row.condition, row.prompt_set)
-        messages = ([{"role": "system", "content": system["text"]}] if system else []) + [{"role": "user", "content": row.prompt}]
+        # How the model was asked (runs.generation_record); runs made before it existed used the settings alone.
+        generation = model.get("generation") or {}
+        role = generation.get("system_role", "system")
+        messages = ([{"role": role, "content": system["text"]}] if system else []) + [{"role": "user", "content": row.prompt}]
         requests.append(ChatRequest(
-            model=model["model"], messages=messages, temperature=settings["temperature"], max_tokens=settings["max_tokens"],
+            model=model["model"], messages=messages, temperature=settings["temperature"],
+            max_tokens=settings["max_tokens"] or generation["max_tokens"],
             top_p=settings.get("top_p"), seed=settings.get("seed"), api_base=model.get("api_base"),
             timeout=settings.get("timeout", 120.0), tag=tuple(getattr(row, k) for k in ITEM_KEY),
+            reasoning_effort=generation.get("reasoning_effort"), omit=tuple(generation.get("not_sent", ())),
+            extra_body=generation.get("extra_body") or None, retry_budget=generation.get("retry_budget"),
         ))
     return requests
 

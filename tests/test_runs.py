@@ -37,7 +37,10 @@ def test_both_conditions_run_and_system_prompt_is_sent_only_in_intervention(api_
     assert all(b["messages"][0]["role"] == "user" for b in baseline_bodies)
     assert not any(m["role"] == "system" for b in baseline_bodies for m in b["messages"])
     assert all(b["messages"][0] == {"role": "system", "content": IHL_NORMS_V1.text} for b in intervention_bodies)
-    assert all(b["temperature"] == 0 and b["seed"] == 0 and b["max_tokens"] == 256 for b in baseline_bodies + intervention_bodies)
+    assert all(b["temperature"] == 0 and b["seed"] == 0 and b["max_tokens"] == 2048 for b in baseline_bodies + intervention_bodies)
+    # a self-hosted server's own sampling defaults (llama.cpp and Ollama: repeat penalty 1.1) are pinned to neutral
+    assert all(b["repeat_penalty"] == 1.0 and b["repetition_penalty"] == 1.0 and b["presence_penalty"] == 0.0
+               and b["frequency_penalty"] == 0.0 for b in baseline_bodies + intervention_bodies)
 
     saved = load_responses("t", tmp_path / "results")
     assert len(saved) == 12

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ihl_lib.judging.definitions import ITEM_KEY, LABELS, REFUSAL_LABELS
+from ihl_lib.judging.definitions import ITEM_KEY, LABELS, NOT_JUDGED, REFUSAL_LABELS
 
 __all__ = ["AUDIT_STRATA", "HUMAN_COLUMNS", "audit_accuracy", "audit_sample"]
 
@@ -41,7 +41,7 @@ def audit_sample(verdicts: pd.DataFrame, responses: pd.DataFrame, n: int = 100, 
         One row per item: the item key, ``why`` (``random``, ``disagreement`` or both),
         the panel and judge labels, prompt, response, and empty :data:`HUMAN_COLUMNS`.
     """
-    judged = verdicts[verdicts["label"] != "no_response"].reset_index(drop=True)
+    judged = verdicts[~verdicts["label"].isin(NOT_JUDGED)].reset_index(drop=True)
     rng = np.random.default_rng(seed)
     groups = judged.groupby(list(strata), sort=True).indices
     sizes = {key: len(idx) for key, idx in groups.items()}
