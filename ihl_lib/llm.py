@@ -230,6 +230,7 @@ def outcome_of(text: str | None, finish_reason: str | None, error_kind: str | No
     >>> outcome_of("Sure", "stop", None), outcome_of("Sure, the pl", "length", None), outcome_of("", "content_filter", None)
     ('answered', 'truncated', 'provider_blocked')
     """
+    text, finish_reason, error_kind = (None if v is None or v != v else v for v in (text, finish_reason, error_kind))  # NaN: missing
     if error_kind == "content_policy" or finish_reason in BLOCKED_FINISH_REASONS:
         return "provider_blocked"
     if error_kind is not None and error_kind != "empty":

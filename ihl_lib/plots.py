@@ -173,13 +173,17 @@ def agreement_heatmap(pairwise: pd.DataFrame) -> plt.Figure:
 
 
 def paper_comparison(ours: pd.DataFrame, reference: pd.DataFrame) -> plt.Figure:
-    """This run beside the original study's stated figures, where models and metrics match.
+    """This run beside the original study's stated figures, like with like only.
 
     Args:
-        ours: model_key, metric, condition, value (percent).
-        reference: ``data/paper_reference.csv`` rows with a numeric ``value`` (percent).
+        ours: model_key, metric, condition, value (percent of all prompts).
+        reference: :func:`ihl_lib.data.load_paper_reference`; only its exact k/322 figures for one
+            model under a named condition are drawn (:func:`ihl_lib.data.like_for_like`), never a
+            range, a threshold, a group's claim or a figure of unknown denominator.
     """
-    ref = reference.dropna(subset=["value"]).assign(source="original study")
+    from ihl_lib.data import like_for_like
+
+    ref = like_for_like(reference).assign(source="original study")
     mine = ours.assign(source="this run")
     both = pd.concat([ref, mine], ignore_index=True)
     both["what"] = both["model_key"] + "\n" + both["metric"] + " (" + both["condition"] + ")"

@@ -363,21 +363,25 @@ def run(
 
 
 def summarize(responses: pd.DataFrame) -> pd.DataFrame:
-    """Completed and failed calls per model and condition, with tokens, latency and cost."""
-    return (
-        responses.assign(failed=responses["error"].notna(), completed=responses["error"].isna())
-        .groupby(["model", "condition"])
+    """Per model and condition: prompts, each outcome (:data:`ihl_lib.llm.OUTCOMES`), the share cut by the
+    token budget, tokens, latency and cost."""
+    from ihl_lib.llm import OUTCOMES
+
+    frame = with_outcomes(responses)
+    counts = pd.crosstab([frame["model"], frame["condition"]], frame["outcome"]).reindex(columns=list(OUTCOMES), fill_value=0)
+    table = (
+        frame.groupby(["model", "condition"])
         .agg(
             prompts=("prompt_id", "size"),
-            completed=("completed", "sum"),
-            failed=("failed", "sum"),
             from_cache=("from_cache", "sum"),
             completion_tokens=("completion_tokens", "sum"),
             median_latency_s=("latency_s", "median"),
             cost_usd=("cost_usd", lambda s: s.sum(min_count=1)),
         )
-        .reset_index()
+        .join(counts)
     )
+    table["truncated_share"] = table["truncated"] / table["prompts"]
+    return table.reset_index()
 
 
 def run_sets(

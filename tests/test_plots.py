@@ -13,6 +13,7 @@ import pytest
 from ihl_lib import plots
 from ihl_lib.data import load_rules
 from ihl_lib.stats import breakdown, rate_table
+from ihl_lib.paths import data_dir
 
 
 @pytest.fixture(scope="module")
@@ -80,12 +81,32 @@ def test_agreement_heatmap():
     assert values == sorted(["1.00", "0.50", "0.10", "0.50", "1.00", "-0.20", "0.10", "-0.20", "1.00"])
 
 
-def test_paper_comparison_and_tradeoff():
-    ref = pd.read_csv("data/paper_reference.csv")
-    ours = pd.DataFrame({"model_key": ["o3-mini"], "metric": ["helpful_rate"], "condition": ["baseline"], "value": [12.0]})
-    fig = plots.paper_comparison(ours, ref)
-    assert fig.axes[0].get_xlabel() == "% of all prompts"
-    assert any("o3-mini" in t.get_text() for t in fig.axes[0].get_yticklabels())
+def test_paper_comparison_plots_only_like_with_like():
+    from ihl_lib.data import load_paper_reference
+
+    ref = load_paper_reference()
+    ours = pd.DataFrame({"model_key": ["o3-mini", "claude-3-7-sonnet"], "metric": ["helpful_rate", "explanatory_refusals"],
+                         "condition": ["baseline", "baseline"], "value": [12.0, 40.0]})
+    ax = plots.paper_comparison(ours, ref).axes[0]
+    assert ax.get_xlabel() == "% of all prompts"
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    # the four exact k/322 figures with a named condition; never S01 (condition not named), a range, a threshold,
+    # or Claude-3.7's 80% of unknown denominator
+    assert sorted(r.split("\n")[0] for r in rows) == ["claude-3-5-sonnet", "claude-3-5-sonnet", "o3-mini", "o3-mini"]
+    widths = sorted(round(p.get_width(), 2) for p in ax.patches if p.get_width() > 0)
+    assert widths == [7.76, 12.0, 24.53, 32.3, 98.45]
+
+
+def test_the_paper_reference_is_checked_row_by_row(tmp_path):
+    from ihl_lib.data import DatasetError, load_paper_reference
+
+    text = (data_dir() / "paper_reference.csv").read_text(encoding="utf-8").replace(",25,322,figure", ",26,322,figure")
+    (tmp_path / "ref.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(DatasetError, match="row 2, column 'value'"):
+        load_paper_reference(tmp_path / "ref.csv")
+
+
+def test_tradeoff_scatter():
     points = pd.DataFrame({"model": ["a", "a"], "condition": ["baseline", "intervention"], "refusal_violating": [0.5, 0.9], "refusal_lawful": [0.1, 0.3]})
     fig = plots.tradeoff_scatter(points)
     assert "over-refusal" in fig.axes[0].get_ylabel()

@@ -201,3 +201,17 @@ def test_shipped_reference_manifest_matches_its_responses():
         ids = sorted(load_prompts(name)["prompt_id"])
         for condition in conditions:
             assert from_file[(name, condition, "local/smollm2-135m")] == ids, (name, condition)
+
+
+def test_summarize_counts_each_outcome_and_the_share_cut_by_the_budget():
+    from ihl_lib.runs import summarize
+
+    frame = pd.DataFrame({
+        "model": "m", "condition": "baseline", "prompt_id": ["a", "b", "c", "d"],
+        "response": ["Sure, here", "No.", "", None], "finish_reason": ["length", "stop", "content_filter", None],
+        "error_kind": [None, None, None, "server"], "error": [None, None, None, "gave up"], "from_cache": False,
+        "completion_tokens": [256, 2, 0, None], "latency_s": 1.0, "cost_usd": None,
+    })
+    row = summarize(frame).iloc[0]
+    assert (row["answered"], row["truncated"], row["provider_blocked"], row["error"], row["empty"]) == (1, 1, 1, 1, 0)
+    assert row["truncated_share"] == 0.25 and row["prompts"] == 4

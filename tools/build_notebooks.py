@@ -95,7 +95,7 @@ makes no call and an interrupted run continues where it stopped. Results go to
         params("""models = None          # comma-separated litellm ids; None: $IHL_MODELS, else local/smollm2-135m
 prompt_set = "ihl_violations"
 sample = None          # a number of prompts for a quick run; None: all
-max_tokens = 256
+max_tokens = None          # None: each model's own budget (ihl_lib.models.generation_profile); a number overrides it
 max_concurrency = 4
 results = "local-run"  # folder under data/results/"""),
         code(SETUP + """
@@ -136,7 +136,7 @@ The prompts are sampled exactly as in notebook 02, so the runs stay paired.
         params("""models = None
 prompt_set = "ihl_violations"
 sample = None
-max_tokens = 256
+max_tokens = None          # None: each model's own budget (ihl_lib.models.generation_profile); a number overrides it
 max_concurrency = 4
 conditions = ["intervention", "intervention_explain"]
 results = "local-run\""""),
@@ -235,11 +235,15 @@ seed = 0"""),
 from ihl_lib import plots
 from ihl_lib.judging import load_verdicts
 from ihl_lib.report import describe_paired, describe_rates
-from ihl_lib.stats import cochran_q, gee_odds_ratios, paired_tests, rate_table"""),
+from ihl_lib.metrics import rates
+from ihl_lib.stats import cochran_q, gee_odds_ratios, holm, paired_tests, rate_table"""),
         code("""verdicts = load_verdicts(results)
 # Baseline and the two safety prompts (notebook 03); tailored prompts are compared in notebook 07.
 verdicts = verdicts[(verdicts["prompt_set"] == prompt_set) & verdicts["condition"].isin(["baseline", *interventions])]
 verdicts.groupby(["model", "condition"]).size().rename("prompts").unstack()"""),
+        md("## Outcomes before judging\nA reply the provider's own filter stopped (`provider_blocked`) counts as an unhelpful refusal in every rate below; the second table leaves those replies out (the sensitivity check). `truncated` replies were cut by the token budget and are judged as they stand."),
+        code("""display(rates(verdicts)[["model", "condition", "n", "provider_blocked", "no_response", "refusal_rate", "helpful_rate"]])
+rates(verdicts, exclude_blocked=True)[["model", "condition", "n", "refusal_rate", "helpful_rate"]]"""),
         md("## Rates with Wilson 95% confidence intervals"),
         code("""refusal = rate_table(verdicts, "refused")
 helpful = rate_table(verdicts, "helpful")
@@ -247,21 +251,22 @@ display(Markdown("**Refusal**\\n" + describe_rates(refusal, "refused")))
 display(Markdown("**Helpful refusal (share of all prompts)**\\n" + describe_rates(helpful, "helpful")))"""),
         code("""plots.save_figure(plots.rate_bars(refusal, "Refusal rate", "refused (% of all prompts)"), "refusal_rate_by_model")
 plots.save_figure(plots.helpfulness_dumbbell(helpful), "helpfulness_before_after");"""),
-        md("## Baseline vs each safety prompt, per model\nMcNemar's exact test on the discordant pairs, a seeded paired bootstrap CI for the difference, Holm-adjusted across models. `intervention` (ihl_norms) is the study's comparison; `intervention_explain` shows what an instruction to explain adds."),
-        code("""tests = pd.concat([paired_tests(verdicts, outcome, "baseline", condition, n_boot=n_boot, seed=seed)
-                   for condition in interventions for outcome in ("refused", "helpful")], ignore_index=True)
+        md("## Baseline vs each safety prompt, per model\nMcNemar's exact test on the discordant pairs; a 95% CI for the difference by a seeded **cluster bootstrap over IHL rules** (the two prompts of a rule are resampled together: they are not independent observations); `p_holm` is Holm-adjusted over **the whole family reported here** (models x outcomes x safety prompts). `intervention` (ihl_norms) is the study's comparison; `intervention_explain` shows what an instruction to explain adds."),
+        code("""tests = holm(pd.concat([paired_tests(verdicts, outcome, "baseline", condition, n_boot=n_boot, seed=seed)
+                        for condition in interventions for outcome in ("refused", "helpful")], ignore_index=True))
 tests"""),
         code("""for (condition, outcome), group in tests.groupby(["condition_b", "outcome"], sort=False):
     what = "refusal" if outcome == "refused" else "helpful refusal"
     display(Markdown(f"**{what.capitalize()}, baseline vs {condition}**\\n" + describe_paired(group, what)))"""),
-        md("## Across models\nCochran's Q asks whether the models differ under one condition; the GEE logistic model (prompts as clusters) reports odds ratios for model x condition."),
+        md("## Across models\nCochran's Q asks whether the models differ under one condition; the GEE logistic model (IHL rules as clusters, robust standard errors) reports odds ratios for model x condition."),
         code("""pd.DataFrame([cochran_q(verdicts, outcome, condition) for outcome in ("refused", "helpful") for condition in sorted(verdicts["condition"].unique())])"""),
         code("""for outcome in ("refused", "helpful"):
     display(Markdown(f"**GEE, outcome: {outcome}**"))
     display(gee_odds_ratios(verdicts, outcome))"""),
-        md("## Beside the original study\n`data/paper_reference.csv` holds every figure the study states (blank where unknown). Model names are matched on the study's short keys."),
-        code("""from ihl_lib.models import STUDY_MODELS
-reference = pd.read_csv("../data/paper_reference.csv")
+        md("## Beside the original study\n`data/paper_reference.csv` holds every figure and claim the study and its secondary account state, one row per claim, with its subject (a model, or the group the source names), the condition as stated, and the denominator. Only exact k/322 figures for one model under a named condition are plotted beside this run; ranges, thresholds and claims are listed below the figure. Model names are matched on the study's short keys."),
+        code("""from ihl_lib.data import load_paper_reference
+from ihl_lib.models import STUDY_MODELS
+reference = load_paper_reference()
 key_of = {v: k for k, v in STUDY_MODELS.items()}
 ours = pd.concat([refusal.assign(metric="refusal_rate"), helpful.assign(metric="helpful_rate")])
 ours = ours.assign(model_key=ours["model"].map(key_of), value=ours["rate"] * 100).dropna(subset=["model_key"])
@@ -269,7 +274,7 @@ if ours.empty:
     print("none of this run's models is one of the study's eight: nothing to compare (the reference figures are in the table below)")
 else:
     plots.save_figure(plots.paper_comparison(ours[["model_key", "metric", "condition", "value"]], reference), "comparison_with_paper")
-reference.dropna(subset=["value", "value_low"], how="all")"""),
+reference"""),
     ],
     "06_per_rule_breakdown.ipynb": [
         md("""
@@ -321,7 +326,7 @@ Two questions the original study left open.
 """),
         params("""models = None
 sample = None
-max_tokens = 256
+max_tokens = None          # None: each model's own budget (ihl_lib.models.generation_profile); a number overrides it
 max_concurrency = 4
 results = "local-run"
 judges = None
@@ -392,7 +397,7 @@ plots.save_figure(plots.rate_bars(rate_table(core, "helpful"), "Helpful refusals
 """),
         params("""models = None
 sample = None
-max_tokens = 256
+max_tokens = None          # None: each model's own budget (ihl_lib.models.generation_profile); a number overrides it
 max_concurrency = 4
 results = "local-run"
 judges = None
