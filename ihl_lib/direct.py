@@ -13,7 +13,7 @@ the same JSON that litellm sends to such a server, and costs a fraction of a
 millisecond. Hosted providers (no ``api_base``) always go through litellm, and
 ``IHL_TRANSPORT=litellm`` routes everything through litellm.
 
-Errors are raised as exceptions that :func:`ihl_lib.llm._classify` maps to the same
+Errors are raised as exceptions that :func:`ihl_lib.llm.outcomes._classify` maps to the same
 kinds as litellm's (``status_code`` and ``response_headers`` carry what the retry
 policy needs), so retries, Retry-After and fail-fast behave the same on both paths.
 """
