@@ -16,7 +16,7 @@ MODELS ?=
 N      ?=
 PYTEST_ARGS ?=
 
-.PHONY: install lock test reproduce analysis verify bench clean-cache
+.PHONY: install lock test reproduce analysis verify bench lab clean-cache
 
 $(STAMP): pyproject.toml $(LOCK) tools/install_llama_cpp.py ihl_lib/llama_build.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ analysis: $(STAMP)
 # Regenerate a stratified sample of the shipped reference run from an empty cache and compare.
 verify: $(STAMP)
 	$(BIN)/python -m ihl_lib.verify $(if $(N),--n $(N))
+
+# JupyterLab on notebooks/, with this environment registered as the kernel "Python (ihl-refusals)".
+lab: $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name ihl-refusals --display-name "Python (ihl-refusals)"
+	$(BIN)/python -m jupyterlab --notebook-dir=notebooks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

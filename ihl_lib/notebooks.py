@@ -20,13 +20,31 @@ from pathlib import Path
 from typing import Any
 
 from ihl_lib.paths import PROJECT_ROOT
+from ihl_lib.runs import REFERENCE_RUN
 
-__all__ = ["NotebookRun", "discover", "notebooks_with_outputs", "run_notebooks"]
+__all__ = ["KERNEL_NAME", "NotebookFailed", "NotebookRun", "discover", "notebooks_with_outputs", "run_notebooks"]
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 EXECUTED_DIR = PROJECT_ROOT / "executed"
+KERNEL_NAME = "ihl-refusals"  # the project's environment as a Jupyter kernel (make lab registers it)
 _NUMBERED = re.compile(r"^(\d{2})_.+\.ipynb$")
 ANALYSIS_NUMBERS = frozenset({4, 5, 6, 7, 8})
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook stopped at an error; ``log`` holds the full traceback, ``summary`` what to do."""
+
+    def __init__(self, notebook: Path, error: str, summary: str, log: Path) -> None:
+        super().__init__(f"{notebook.name} stopped: {summary}")
+        self.notebook, self.error, self.summary, self.log = notebook, error, summary, log
+
+
+def _summary(exc: Any) -> tuple[str, str]:
+    """(exception name, its message on one line) of a papermill failure: what a person needs, not the traceback."""
+    name = getattr(exc, "ename", None) or type(exc).__name__
+    value = getattr(exc, "evalue", None) or str(exc)
+    lines = [line.strip() for line in str(value).splitlines() if line.strip()]
+    return name, "; ".join(lines)
 
 
 @dataclass
@@ -73,7 +91,8 @@ def run_notebooks(
         log: print one line per notebook with its wall time.
 
     Raises:
-        papermill.PapermillExecutionError: a cell failed (the executed copy shows where).
+        NotebookFailed: a cell failed; the full traceback is written to ``<out_dir>/<notebook>.error.log``
+            and the executed copy shows the cell.
     """
     import papermill
 
@@ -85,9 +104,15 @@ def run_notebooks(
         started = time.perf_counter()
         if log:
             print(f"[run] {nb.name} {json.dumps(params)}", flush=True)
-        papermill.execute_notebook(
-            str(nb), str(output), parameters=params, kernel_name="python3", cwd=str(nb.parent), progress_bar=False
-        )
+        try:
+            papermill.execute_notebook(
+                str(nb), str(output), parameters=params, kernel_name="python3", cwd=str(nb.parent), progress_bar=False
+            )
+        except papermill.PapermillExecutionError as exc:
+            name, message = _summary(exc)
+            log_path = out_dir / f"{nb.stem}.error.log"
+            log_path.write_text(f"{nb.name}, cell {exc.exec_count}\n\n{exc}\n", encoding="utf-8")
+            raise NotebookFailed(nb, name, f"{name}: {message}", log_path) from None
         seconds = time.perf_counter() - started
         if log:
             print(f"[done] {nb.name} in {seconds:.1f} s -> {output}", flush=True)
@@ -107,6 +132,13 @@ def notebooks_with_outputs(folder: Path = NOTEBOOK_DIR) -> list[str]:
                 dirty.append(path.name)
                 break
     return dirty
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         params["results"] = args.results
     if args.analysis:
         notebooks = discover(numbers=ANALYSIS_NUMBERS)
-        params.setdefault("results", "reference-smollm2")
+        params.setdefault("results", REFERENCE_RUN)
         params["allow_model_calls"] = False
         os.environ["IHL_NO_MODEL_CALLS"] = "1"  # the kernels inherit it: any uncached call fails loudly
     else:
@@ -141,7 +173,13 @@ def main(argv: list[str] | None = None) -> int:
         print("no numbered notebooks found in", NOTEBOOK_DIR)
         return 0
     started = time.perf_counter()
-    run_notebooks(notebooks, params, args.out)
+    try:
+        run_notebooks(notebooks, params, args.out)
+    except NotebookFailed as failed:
+        # The message of the library's own checks says what to do; the traceback goes to a file.
+        print(f"\nStopped in {failed.notebook.name}: {failed.summary}", file=sys.stderr)
+        print(f"Full traceback: {_shown(failed.log)}", file=sys.stderr)
+        return 1
     print(f"[total] {len(notebooks)} notebooks in {time.perf_counter() - started:.1f} s")
     return 0
 

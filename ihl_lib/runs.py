@@ -29,11 +29,12 @@ from ihl_lib.paths import PROJECT_ROOT, results_dir
 from ihl_lib.prompts import SystemPrompt, system_prompt_for
 from ihl_lib.provenance import environment_stamp, file_sha256, now_utc, text_sha256, write_json_atomic
 
-__all__ = ["PreparedRun", "RunSettings", "load_manifest", "load_responses", "prepare", "run", "run_dir", "run_sets", "summarize"]
+__all__ = ["REFERENCE_RUN", "PreparedRun", "analysis_target", "RunSettings", "load_manifest", "load_responses", "prepare", "run", "run_dir", "run_sets", "summarize"]
 
 RESULT_KEY = ["model", "prompt_set", "prompt_id", "condition"]
 RESPONSES_FILE = "responses.parquet"
 MANIFEST_FILE = "run.json"
+REFERENCE_RUN = "reference-smollm2"  # the shipped run (data/results/reference-smollm2/)
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,23 @@ def _rows(prepared: PreparedRun, results: list[Completion]) -> pd.DataFrame:
         frame[column] = frame[column].astype("Int64")
     frame["cost_usd"] = frame["cost_usd"].astype("float64")
     return frame
+
+
+def analysis_target(results: str, root: Path | None = None) -> tuple[str, bool]:
+    """The run an analysis notebook reads: ``results`` if it exists here, else the shipped reference run.
+
+    On a fresh clone nobody has run notebooks 02-03 yet; rather than fail, an analysis notebook reads
+    the shipped reference run, says so, and (the caller's part) makes no model call, so the shipped
+    files are never rewritten.
+
+    Returns:
+        (the run name to read, whether it fell back to the reference run).
+    """
+    if (run_dir(results, root) / RESPONSES_FILE).is_file():
+        return results, False
+    print(f"There is no run {results!r} here yet (notebooks 02 and 03 make one). Showing the shipped reference run "
+          f"{REFERENCE_RUN!r} instead, read-only.")
+    return REFERENCE_RUN, True
 
 
 def load_responses(run_name: str, root: Path | None = None) -> pd.DataFrame:

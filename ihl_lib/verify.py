@@ -29,12 +29,12 @@ from ihl_lib.judging import ITEM_KEY, judge_responses, panel_verdicts
 from ihl_lib.llm import ChatRequest, ResponseCache, cache_key, complete_many
 from ihl_lib.paths import PROJECT_ROOT
 from ihl_lib.provenance import environment_stamp, write_json_atomic
-from ihl_lib.runs import load_manifest, load_responses
+from ihl_lib.runs import REFERENCE_RUN, load_manifest, load_responses
 
 __all__ = ["VerifyReport", "rebuild_requests", "stratified_sample", "verify_run"]
 
 STRATA = ["prompt_set", "condition"]
-DEFAULT_RUN = "reference-smollm2"
+DEFAULT_RUN = REFERENCE_RUN
 DEFAULT_N = 60
 
 

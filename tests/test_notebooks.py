@@ -54,3 +54,20 @@ def test_analysis_notebooks_run_on_shipped_results_without_model_calls(tmp_path,
             "blind_refusal_help_rates", "refusal_plain_vs_code"} <= figures, sorted(figures)
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in shipped.iterdir()}
     assert after == before  # the analysis path reads the shipped run and never rewrites it
+
+
+def test_a_missing_key_stops_make_reproduce_with_two_lines_that_say_what_to_do(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from ihl_lib.paths import PROJECT_ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")} | {"IHL_NO_MODEL_CALLS": "1"}
+    done = subprocess.run([sys.executable, "-m", "ihl_lib.notebooks", "run", "--only", "2", "--models", "openai/gpt-4o-2024-08-06",
+                           "--out", str(tmp_path)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-2:]
+    assert last[0].startswith("Stopped in 02_baseline_run.ipynb: MissingKeyError:") and "set OPENAI_API_KEY" in last[0]
+    assert last[1] == f"Full traceback: {tmp_path / '02_baseline_run.error.log'}"
+    assert "Traceback" not in done.stderr and "MissingKeyError" in (tmp_path / "02_baseline_run.error.log").read_text()

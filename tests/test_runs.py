@@ -215,3 +215,13 @@ def test_summarize_counts_each_outcome_and_the_share_cut_by_the_budget():
     row = summarize(frame).iloc[0]
     assert (row["answered"], row["truncated"], row["provider_blocked"], row["error"], row["empty"]) == (1, 1, 1, 1, 0)
     assert row["truncated_share"] == 0.25 and row["prompts"] == 4
+
+
+def test_analysis_reads_the_shipped_reference_run_when_there_is_no_run_of_ones_own(tmp_path, capsys):
+    from ihl_lib.runs import REFERENCE_RUN, analysis_target
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "responses.parquet").write_bytes(b"")
+    assert analysis_target("mine", tmp_path) == ("mine", False)
+    assert analysis_target("local-run", tmp_path) == (REFERENCE_RUN, True)
+    assert "There is no run 'local-run' here yet" in capsys.readouterr().out

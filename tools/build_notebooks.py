@@ -182,7 +182,10 @@ from ihl_lib.judging.audit import audit_accuracy
 from ihl_lib.judging.validation import score_panel
 from ihl_lib.metrics import judge_agreement, landis_koch, rates
 from ihl_lib.report import describe_agreement
-from ihl_lib.runs import load_responses"""),
+from ihl_lib.runs import load_responses
+from ihl_lib.runs import analysis_target"""),
+        code("""results, on_reference = analysis_target(results)
+allow_model_calls = allow_model_calls and not on_reference"""),
         code("""responses = load_responses(results)
 judgments, verdicts = judge_or_load(results, judges, allow_model_calls=allow_model_calls, max_concurrency=max_concurrency)
 print("judges:", sorted(judgments["judge_id"].unique()))
@@ -236,7 +239,9 @@ from ihl_lib import plots
 from ihl_lib.judging import load_verdicts
 from ihl_lib.report import describe_paired, describe_rates
 from ihl_lib.metrics import rates
-from ihl_lib.stats import cochran_q, gee_odds_ratios, holm, paired_tests, rate_table"""),
+from ihl_lib.stats import cochran_q, gee_odds_ratios, holm, paired_tests, rate_table
+from ihl_lib.runs import analysis_target"""),
+        code("""results, on_reference = analysis_target(results)"""),
         code("""verdicts = load_verdicts(results)
 # Baseline and the two safety prompts (notebook 03); tailored prompts are compared in notebook 07.
 verdicts = verdicts[(verdicts["prompt_set"] == prompt_set) & verdicts["condition"].isin(["baseline", *interventions])]
@@ -290,7 +295,9 @@ prompt_set = "ihl_violations\""""),
 from ihl_lib import plots
 from ihl_lib.data import load_rules
 from ihl_lib.judging import load_verdicts
-from ihl_lib.stats import breakdown"""),
+from ihl_lib.stats import breakdown
+from ihl_lib.runs import analysis_target"""),
+        code("""results, on_reference = analysis_target(results)"""),
         code("""rules = load_rules()
 verdicts = load_verdicts(results)
 verdicts = verdicts[(verdicts["prompt_set"] == prompt_set) & verdicts["condition"].isin(["baseline", "intervention"])]"""),
@@ -341,7 +348,10 @@ from ihl_lib.judging import judge_or_load
 from ihl_lib.prompts import TAILORED_BY_FAMILY
 from ihl_lib.report import describe_paired
 from ihl_lib.runs import RunSettings, load_responses, run_sets
-from ihl_lib.stats import common_prompts, paired_tests, rate_table"""),
+from ihl_lib.stats import common_prompts, paired_tests, rate_table
+from ihl_lib.runs import analysis_target"""),
+        code("""results, on_reference = analysis_target(results)
+allow_model_calls = allow_model_calls and not on_reference"""),
         md("## Runs\nThe code-wrapped set under both conditions, and the core set under the tailored prompts (the core set's baseline and intervention runs come from notebooks 02 and 03)."),
         code("""if allow_model_calls:
     settings = RunSettings(max_tokens=max_tokens, max_concurrency=max_concurrency)
@@ -411,7 +421,10 @@ from ihl_lib.extensions import blind_refusal_rates, blind_refusal_tests, counter
 from ihl_lib.judging import judge_or_load
 from ihl_lib.report import describe_paired
 from ihl_lib.runs import RunSettings, run_sets
-from ihl_lib.stats import common_prompts, paired_tests, rate_table"""),
+from ihl_lib.stats import common_prompts, paired_tests, rate_table
+from ihl_lib.runs import analysis_target"""),
+        code("""results, on_reference = analysis_target(results)
+allow_model_calls = allow_model_calls and not on_reference"""),
         code("""if allow_model_calls:
     settings = RunSettings(max_tokens=max_tokens, max_concurrency=max_concurrency)
     twin_prompts = sample_prompts(load_prompts("lawful_twins"), sample)
