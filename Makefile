@@ -16,7 +16,7 @@ MODELS ?=
 N      ?=
 PYTEST_ARGS ?=
 
-.PHONY: install lock test reproduce analysis verify bench lab clean-cache
+.PHONY: install lock test reproduce analysis report verify bench lab clean-cache
 
 $(STAMP): pyproject.toml $(LOCK) tools/install_llama_cpp.py ihl_lib/llama_build.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ reproduce: $(STAMP)
 
 analysis: $(STAMP)
 	$(BIN)/python -m ihl_lib.notebooks run --analysis
+
+# The analysis notebooks on the shipped reference run (or RESULTS=<run>), rendered to executed/index.html.
+report: $(STAMP)
+	$(BIN)/python -m ihl_lib.notebooks report $(if $(RESULTS),--results $(RESULTS))
 
 # Regenerate a stratified sample of the shipped reference run from an empty cache and compare.
 verify: $(STAMP)

@@ -22,7 +22,7 @@ from typing import Any
 from ihl_lib.paths import PROJECT_ROOT
 from ihl_lib.runs import REFERENCE_RUN
 
-__all__ = ["KERNEL_NAME", "NotebookFailed", "NotebookRun", "discover", "notebooks_with_outputs", "run_notebooks"]
+__all__ = ["KERNEL_NAME", "NotebookFailed", "NotebookRun", "discover", "notebooks_with_outputs", "render_report", "run_notebooks"]
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 EXECUTED_DIR = PROJECT_ROOT / "executed"
@@ -134,6 +134,32 @@ def notebooks_with_outputs(folder: Path = NOTEBOOK_DIR) -> list[str]:
     return dirty
 
 
+def render_report(executed: Path = EXECUTED_DIR) -> Path:
+    """Render every executed notebook in ``executed`` to HTML (figures embedded) and write an ``index.html``.
+
+    Returns:
+        The index file.
+    """
+    import html
+
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter()
+    pages = []
+    for path in discover(executed):
+        notebook = nbformat.read(path, as_version=4)
+        body, _ = exporter.from_notebook_node(notebook)
+        target = path.with_suffix(".html")
+        target.write_text(body, encoding="utf-8")
+        title = next((c.source.splitlines()[0].lstrip("# ").strip() for c in notebook.cells if c.cell_type == "markdown" and c.source.strip()), path.stem)
+        pages.append(f'<li><a href="{html.escape(target.name)}">{html.escape(title)}</a></li>')
+    index = executed / "index.html"
+    index.write_text("<!doctype html><meta charset='utf-8'><title>ihl-refusals report</title><h1>ihl-refusals: executed notebooks</h1>"
+                     f"<ol>{''.join(pages)}</ol>\n", encoding="utf-8")
+    return index
+
+
 def _shown(path: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd()))
@@ -149,11 +175,20 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--all", action="store_true", help="every numbered notebook, in order")
     which.add_argument("--analysis", action="store_true", help="notebooks 04-08 on shipped results, no model call")
     which.add_argument("--only", type=lambda s: [int(x) for x in s.split(",")], help="comma-separated numbers")
+    report = sub.add_parser("report", help="run the analysis notebooks on a run (default: the shipped reference) and render executed/ to HTML")
+    report.add_argument("--results", default=None, help="results folder name under data/results/")
+    report.add_argument("--out", type=Path, default=EXECUTED_DIR)
     run.add_argument("--sample", type=int, default=None, help="prompts per set (quick run)")
     run.add_argument("--models", default=None, help="comma-separated litellm ids")
     run.add_argument("--results", default=None, help="results folder name under data/results/")
     run.add_argument("--out", type=Path, default=EXECUTED_DIR)
     args = parser.parse_args(argv)
+    if args.command == "report":
+        argv_run = ["run", "--analysis", "--out", str(args.out)] + (["--results", args.results] if args.results else [])
+        code = main(argv_run)
+        if code == 0:
+            print(f"report: {_shown(render_report(args.out))}")
+        return code
 
     params: dict[str, Any] = {}
     if args.sample is not None:

@@ -71,3 +71,15 @@ def test_a_missing_key_stops_make_reproduce_with_two_lines_that_say_what_to_do(t
     assert last[0].startswith("Stopped in 02_baseline_run.ipynb: MissingKeyError:") and "set OPENAI_API_KEY" in last[0]
     assert last[1] == f"Full traceback: {tmp_path / '02_baseline_run.error.log'}"
     assert "Traceback" not in done.stderr and "MissingKeyError" in (tmp_path / "02_baseline_run.error.log").read_text()
+
+
+def test_an_executed_notebook_renders_to_html_with_its_figures_embedded(tmp_path, monkeypatch):
+    from ihl_lib.notebooks import render_report
+
+    monkeypatch.setenv("IHL_NO_MODEL_CALLS", "1")
+    monkeypatch.setenv("IHL_FIGURES_DIR", str(tmp_path / "figures"))
+    run_notebooks(discover(numbers=[5]), {"results": "reference-smollm2", "n_boot": 200}, tmp_path, log=False)
+    index = render_report(tmp_path)
+    page = (tmp_path / "05_significance_tests.html").read_text(encoding="utf-8")
+    assert page.count('src="data:image/png;base64,') >= 2  # the rate bars and the dumbbell, inside the page
+    assert 'href="05_significance_tests.html"' in index.read_text(encoding="utf-8")
