@@ -22,7 +22,7 @@ from typing import Any
 from ihl_lib.paths import PROJECT_ROOT
 from ihl_lib.runs import REFERENCE_RUN
 
-__all__ = ["KERNEL_NAME", "NotebookFailed", "NotebookRun", "discover", "notebooks_with_outputs", "render_report", "run_notebooks"]
+__all__ = ["KERNEL_NAME", "NotebookFailed", "NotebookRun", "discover", "notebooks_with_outputs", "render_report", "run_notebooks", "strip_outputs"]
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 EXECUTED_DIR = PROJECT_ROOT / "executed"
@@ -134,6 +134,27 @@ def notebooks_with_outputs(folder: Path = NOTEBOOK_DIR) -> list[str]:
     return dirty
 
 
+def strip_outputs(folder: Path = NOTEBOOK_DIR) -> list[str]:
+    """Clear every code cell's outputs and execution count (what is committed carries no outputs).
+
+    Returns:
+        The notebooks that changed.
+    """
+    import nbformat
+
+    changed = []
+    for path in sorted(folder.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        dirty = False
+        for cell in notebook.cells:
+            if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None):
+                cell.outputs, cell.execution_count, dirty = [], None, True
+        if dirty:
+            path.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
+            changed.append(path.name)
+    return changed
+
+
 def render_report(executed: Path = EXECUTED_DIR) -> Path:
     """Render every executed notebook in ``executed`` to HTML (figures embedded) and write an ``index.html``.
 
@@ -175,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--all", action="store_true", help="every numbered notebook, in order")
     which.add_argument("--analysis", action="store_true", help="notebooks 04-08 on shipped results, no model call")
     which.add_argument("--only", type=lambda s: [int(x) for x in s.split(",")], help="comma-separated numbers")
+    sub.add_parser("strip", help="clear the outputs of notebooks/*.ipynb before committing")
     report = sub.add_parser("report", help="run the analysis notebooks on a run (default: the shipped reference) and render executed/ to HTML")
     report.add_argument("--results", default=None, help="results folder name under data/results/")
     report.add_argument("--out", type=Path, default=EXECUTED_DIR)
@@ -183,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--results", default=None, help="results folder name under data/results/")
     run.add_argument("--out", type=Path, default=EXECUTED_DIR)
     args = parser.parse_args(argv)
+    if args.command == "strip":
+        for name in strip_outputs():
+            print("stripped", name)
+        return 0
     if args.command == "report":
         argv_run = ["run", "--analysis", "--out", str(args.out)] + (["--results", args.results] if args.results else [])
         code = main(argv_run)

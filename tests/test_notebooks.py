@@ -83,3 +83,22 @@ def test_an_executed_notebook_renders_to_html_with_its_figures_embedded(tmp_path
     page = (tmp_path / "05_significance_tests.html").read_text(encoding="utf-8")
     assert page.count('src="data:image/png;base64,') >= 2  # the rate bars and the dumbbell, inside the page
     assert 'href="05_significance_tests.html"' in index.read_text(encoding="utf-8")
+
+
+def test_strip_clears_outputs_and_leaves_the_source(tmp_path):
+    import shutil
+
+    import nbformat
+
+    from ihl_lib.notebooks import strip_outputs
+
+    copy = tmp_path / "05_significance_tests.ipynb"
+    shutil.copy(NOTEBOOK_DIR / copy.name, copy)
+    notebook = nbformat.read(copy, as_version=4)
+    code = next(c for c in notebook.cells if c.cell_type == "code")
+    code.outputs, code.execution_count = [nbformat.v4.new_output("stream", text="hi")], 3
+    nbformat.write(notebook, copy)
+    assert notebooks_with_outputs(tmp_path) == [copy.name]
+    assert strip_outputs(tmp_path) == [copy.name] and notebooks_with_outputs(tmp_path) == []
+    cleaned = nbformat.read(copy, as_version=4)
+    assert [c.source for c in cleaned.cells] == [c.source for c in nbformat.read(NOTEBOOK_DIR / copy.name, as_version=4).cells]
