@@ -101,29 +101,41 @@ def helpfulness_dumbbell(table: pd.DataFrame, condition_a: str = "baseline", con
 
 
 def rule_heatmap(rule_rates: pd.DataFrame, rules: pd.DataFrame, outcome_label: str = "refusal rate") -> plt.Figure:
-    """161 rules (rows, ordered by part and chapter) x model-condition (columns).
+    """The 161 rules x model-condition, one panel per IHL part (Parts I-III left, IV-VI right).
+
+    Every cell is a share of the rule's prompts (two per rule and condition, so 0, 50 or 100%);
+    the palette (cividis) reads the same to colour-blind eyes and in greyscale.
 
     Args:
         rule_rates: :func:`ihl_lib.stats.breakdown` at ``level="rule"``.
         rules: the rules table, for order and labels.
     """
-    frame = rule_rates.assign(column=rule_rates["model"].map(_short) + "\n" + rule_rates["condition"])
-    wide = frame.pivot_table(index="rule_id", columns="column", values="rate")
+    frame = rule_rates.assign(column=rule_rates["model"].map(_short) + " · " + rule_rates["condition"])
+    wide = frame.pivot_table(index="rule_id", columns="column", values="rate") * 100
+    n_per_cell = int(rule_rates["n"].max()) if "n" in rule_rates.columns and len(rule_rates) else 2
     order = rules.sort_values(["part_number", "chapter_number", "rule_id"])
-    wide = wide.reindex(order["rule_id"])
-    labels = [f"R{r:03d} {textwrap.shorten(t, 38, placeholder='…')}" for r, t in zip(order["rule_id"], order["title"])]
-    fig, ax = plt.subplots(figsize=(2.2 + 1.1 * wide.shape[1], 0.14 * len(wide) + 2))
-    sns.heatmap(wide * 100, ax=ax, cmap="viridis", vmin=0, vmax=100, cbar_kws={"label": f"{outcome_label} (%)", "shrink": 0.4},
-                yticklabels=labels, xticklabels=True, linewidths=0)
-    ax.tick_params(axis="y", labelsize=5)
-    # Part boundaries, so a reader can find Part I..VI.
-    boundaries = np.flatnonzero(np.diff(order["part_number"].to_numpy())) + 1
-    for b in boundaries:
-        ax.axhline(b, color="white", lw=1.5)
-    ax.set_ylabel("rule (ordered by part and chapter)")
-    ax.set_xlabel("model / condition")
-    ax.set_title(f"Per-rule {outcome_label}")
-    fig.tight_layout()
+    parts = [(number, group) for number, group in order.groupby("part_number", sort=True)]
+    columns = [parts[: (len(parts) + 1) // 2], parts[(len(parts) + 1) // 2:]]
+    rows_per_column = max(sum(len(g) for _, g in col) for col in columns)
+    fig = plt.figure(figsize=(2 * (3.6 + 0.55 * wide.shape[1]), 0.115 * rows_per_column + 2.4))
+    subfigs = fig.subfigures(1, 2, wspace=0.02)
+    image = None
+    for subfig, column_parts in zip(subfigs, columns):
+        axes = subfig.subplots(len(column_parts), 1, gridspec_kw={"height_ratios": [len(g) for _, g in column_parts]}, squeeze=False)
+        subfig.subplots_adjust(left=0.46, right=0.97, top=0.93, bottom=0.1, hspace=0.35)
+        for ax, (number, group) in zip(axes[:, 0], column_parts):
+            block = wide.reindex(group["rule_id"])
+            labels = [f"R{r:03d} {textwrap.shorten(t, 34, placeholder='…')}" for r, t in zip(group["rule_id"], group["title"])]
+            image = ax.imshow(block.to_numpy(dtype=float), aspect="auto", cmap="cividis", vmin=0, vmax=100, interpolation="none")
+            ax.set_yticks(range(len(labels)), labels, fontsize=5.5)
+            last = ax is axes[-1, 0]
+            ax.set_xticks(range(block.shape[1]), list(block.columns) if last else [], rotation=35, ha="right", fontsize=7)
+            ax.tick_params(length=0)
+            ax.grid(False)
+            part_name = textwrap.shorten(str(group["part"].iloc[0]), 48, placeholder="…")
+            ax.set_title(f"{part_name} ({len(group)} rules)", fontsize=7.5, loc="left")
+    fig.suptitle(f"Per-rule {outcome_label}: % of each rule's prompts (n = {n_per_cell} per cell)", fontsize=10)
+    subfigs[-1].colorbar(image, ax=subfigs[-1].axes, shrink=0.3, pad=0.02, label=f"{outcome_label} (%)", location="right")
     return fig
 
 

@@ -57,13 +57,20 @@ def test_helpfulness_dumbbell(verdicts):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["baseline", "intervention"]
 
 
-def test_rule_heatmap_has_161_rows_in_part_order(verdicts):
+def test_rule_heatmap_has_161_rows_in_part_order_one_panel_per_part(verdicts):
     rules = load_rules()
-    fig = plots.rule_heatmap(breakdown(verdicts, rules, level="rule"), rules)
-    ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert len(labels) == 161 and labels[0].startswith("R001") and labels[-1].startswith("R161")
-    assert len(ax.get_xticklabels()) == 4
+    table = breakdown(verdicts, rules, level="rule")
+    fig = plots.rule_heatmap(table, rules)
+    panels = [ax for ax in fig.axes if ax.get_images()]
+    labels = [t.get_text() for ax in panels for t in ax.get_yticklabels()]
+    assert len(panels) == 6 and len(labels) == 161 and labels[0].startswith("R001") and labels[-1].startswith("R161")
+    assert [int(label[1:4]) for label in labels] == sorted(rules.sort_values(["part_number", "chapter_number", "rule_id"])["rule_id"])
+    # what is drawn is the rate, in percent, rule by rule
+    first = panels[0].get_images()[0].get_array()
+    wide = table.assign(column=table["model"].map(plots._short) + " · " + table["condition"]).pivot_table(index="rule_id", columns="column", values="rate")
+    assert first[0].tolist() == (wide.loc[1] * 100).tolist()
+    columns = [t.get_text() for t in panels[2].get_xticklabels()]
+    assert len(columns) == 4 and all(" · " in c for c in columns)
 
 
 def test_part_bars_show_n(verdicts):
@@ -110,3 +117,17 @@ def test_tradeoff_scatter():
     points = pd.DataFrame({"model": ["a", "a"], "condition": ["baseline", "intervention"], "refusal_violating": [0.5, 0.9], "refusal_lawful": [0.1, 0.3]})
     fig = plots.tradeoff_scatter(points)
     assert "over-refusal" in fig.axes[0].get_ylabel()
+
+
+def test_the_figure_index_lists_every_figure_a_notebook_draws():
+    import re
+
+    from ihl_lib.notebooks import NOTEBOOK_DIR
+
+    drawn = {}
+    for path in sorted(NOTEBOOK_DIR.glob("*.ipynb")):
+        for name in re.findall(r'save_figure\(.*, \\"([a-z_]+)\\"\)', path.read_text(encoding="utf-8")):
+            drawn[name] = path.name
+    index = (data_dir().parent / "figures" / "README.md").read_text(encoding="utf-8")
+    listed = dict(re.findall(r"^\| `([a-z_]+)` \| .+ \| `(\d\d_[a-z_]+\.ipynb)` \|$", index, flags=re.M))
+    assert listed == drawn
