@@ -102,3 +102,27 @@ def test_strip_clears_outputs_and_leaves_the_source(tmp_path):
     assert strip_outputs(tmp_path) == [copy.name] and notebooks_with_outputs(tmp_path) == []
     cleaned = nbformat.read(copy, as_version=4)
     assert [c.source for c in cleaned.cells] == [c.source for c in nbformat.read(NOTEBOOK_DIR / copy.name, as_version=4).cells]
+
+
+def test_on_a_fresh_clone_run_all_works_in_every_analysis_notebook_with_its_own_defaults(tmp_path, monkeypatch):
+    """What a student gets from "Run All" before making a run: each notebook's own parameters, the shipped run, read-only."""
+    import hashlib
+    import shutil
+
+    import nbformat
+
+    from ihl_lib.notebooks import ANALYSIS_NUMBERS
+    from ihl_lib.paths import results_dir
+
+    results = tmp_path / "results"
+    shutil.copytree(results_dir() / "reference-smollm2", results / "reference-smollm2")  # a clone with only the shipped run
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (results / "reference-smollm2").iterdir()}
+    for variable, value in (("IHL_RESULTS_DIR", results), ("IHL_CACHE_DIR", tmp_path / "cache"), ("IHL_FIGURES_DIR", tmp_path / "figures"),
+                            ("IHL_NO_MODEL_CALLS", "1")):
+        monkeypatch.setenv(variable, str(value))
+    notebooks = list(reversed(discover(numbers=ANALYSIS_NUMBERS)))  # in any order
+    runs = run_notebooks(notebooks, {}, tmp_path / "executed", log=False)
+    for run in runs:
+        text = "".join(o.get("text", "") for c in nbformat.read(run.output, as_version=4).cells if c.cell_type == "code" for o in c.outputs)
+        assert "There is no run 'local-run' here yet" in text, run.output.name
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (results / "reference-smollm2").iterdir()} == before
