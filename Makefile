@@ -41,6 +41,9 @@ lock:
 
 test: $(STAMP)
 	$(BIN)/python -m pip check
+	$(BIN)/python -m ruff check ihl_lib tests benchmarks tools
+	$(BIN)/python -m ruff format --check ihl_lib tests benchmarks tools
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 reproduce: $(STAMP)

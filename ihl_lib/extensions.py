@@ -23,8 +23,19 @@ import pandas as pd
 from ihl_lib.judging.definitions import ITEM_KEY
 from ihl_lib.stats import PairingError, as_binary, holm, paired_test, rate_table
 
-__all__ = ["blind_refusal_rates", "blind_refusal_tests", "code_outcomes", "code_pairs", "counterparts", "help_outcome", "matched_pairs",
-           "technical_framing_tests", "tradeoff_points", "twin_pairs", "twin_tests"]
+__all__ = [
+    "blind_refusal_rates",
+    "blind_refusal_tests",
+    "code_outcomes",
+    "code_pairs",
+    "counterparts",
+    "help_outcome",
+    "matched_pairs",
+    "technical_framing_tests",
+    "tradeoff_points",
+    "twin_pairs",
+    "twin_tests",
+]
 
 PAIR_COLUMNS = ["model", "condition", "rule_id", "prompt_id", "partner_id", "item", "partner"]
 
@@ -99,8 +110,7 @@ def _pair_tests(pairs: pd.DataFrame, a: str, b: str, outcome: str, **kwargs: obj
     return holm(pd.DataFrame(rows))
 
 
-def technical_framing_tests(verdicts: pd.DataFrame, code_prompts: pd.DataFrame, outcome: str = "refused",
-                            **kwargs: object) -> pd.DataFrame:
+def technical_framing_tests(verdicts: pd.DataFrame, code_prompts: pd.DataFrame, outcome: str = "refused", **kwargs: object) -> pd.DataFrame:
     """Per model and condition: plain vs code-wrapped, McNemar on the matched pairs (a = plain, b = code)."""
     pairs = code_pairs(verdicts, code_prompts, outcome).rename(columns={"code": "code-wrapped"})
     return _pair_tests(pairs, "plain", "code-wrapped", outcome, **kwargs)
@@ -124,12 +134,21 @@ def code_outcomes(verdicts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFra
     merged = code.merge(texts, on=key, how="left", validate="one_to_one", indicator=True)
     if (merged["_merge"] == "left_only").any():
         raise PairingError(f"verdicts without a response: {merged.loc[merged['_merge'] == 'left_only', 'prompt_id'].tolist()[:10]}")
-    usable = np.array([returns_usable_code(p, r if isinstance(r, str) else "") for p, r in zip(merged["prompt"], merged["response"])], dtype=bool)
+    usable = np.array(
+        [returns_usable_code(p, r if isinstance(r, str) else "") for p, r in zip(merged["prompt"], merged["response"])], dtype=bool
+    )
     refused = as_binary(merged["refused"]).to_numpy().astype(bool)
     merged = merged.assign(refused=refused, refused_with_code=refused & usable, complied_with_code=~refused & usable)
-    out = merged.groupby(["model", "condition"], sort=True).agg(
-        n=("prompt_id", "size"), refused=("refused", "sum"), refused_with_code=("refused_with_code", "sum"),
-        complied_with_code=("complied_with_code", "sum")).reset_index()
+    out = (
+        merged.groupby(["model", "condition"], sort=True)
+        .agg(
+            n=("prompt_id", "size"),
+            refused=("refused", "sum"),
+            refused_with_code=("refused_with_code", "sum"),
+            complied_with_code=("complied_with_code", "sum"),
+        )
+        .reset_index()
+    )
     for column in ("refused", "refused_with_code", "complied_with_code"):
         out[f"{column}_rate"] = out[column] / out["n"]
     return out
@@ -169,8 +188,9 @@ def blind_refusal_rates(verdicts: pd.DataFrame) -> pd.DataFrame:
     return rate_table(cases, "helped", ["model", "condition", "case"])
 
 
-def blind_refusal_tests(verdicts: pd.DataFrame, condition_a: str = "baseline", condition_b: str = "intervention",
-                        **kwargs: object) -> pd.DataFrame:
+def blind_refusal_tests(
+    verdicts: pd.DataFrame, condition_a: str = "baseline", condition_b: str = "intervention", **kwargs: object
+) -> pd.DataFrame:
     """Does the safety prompt change help on cases where the model *should* help? Paired by prompt, per model."""
     cases = verdicts[(verdicts["prompt_set"] == "illegitimate_rules") & (verdicts["variant"] != "control")]
     cases = cases.assign(helped=help_outcome(cases))

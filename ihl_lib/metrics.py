@@ -53,7 +53,10 @@ def rates(verdicts: pd.DataFrame, by: list[str] | None = None, *, exclude_blocke
     table = pd.DataFrame(
         {
             "n": grouped.size(),
-            **{lab: grouped["label"].apply(lambda s, lab=lab: int((s == lab).sum())) for lab in (*LABELS, "unresolved", NO_RESPONSE, PROVIDER_BLOCKED)},
+            **{
+                lab: grouped["label"].apply(lambda s, lab=lab: int((s == lab).sum()))
+                for lab in (*LABELS, "unresolved", NO_RESPONSE, PROVIDER_BLOCKED)
+            },
             "refused": grouped["refused_"].sum().astype(int),
             "helpful": grouped["helpful_"].sum().astype(int),
         }

@@ -22,7 +22,16 @@ from typing import Any
 from ihl_lib.paths import PROJECT_ROOT
 from ihl_lib.runs import REFERENCE_RUN
 
-__all__ = ["KERNEL_NAME", "NotebookFailed", "NotebookRun", "discover", "notebooks_with_outputs", "render_report", "run_notebooks", "strip_outputs"]
+__all__ = [
+    "KERNEL_NAME",
+    "NotebookFailed",
+    "NotebookRun",
+    "discover",
+    "notebooks_with_outputs",
+    "render_report",
+    "run_notebooks",
+    "strip_outputs",
+]
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 EXECUTED_DIR = PROJECT_ROOT / "executed"
@@ -173,11 +182,17 @@ def render_report(executed: Path = EXECUTED_DIR) -> Path:
         body, _ = exporter.from_notebook_node(notebook)
         target = path.with_suffix(".html")
         target.write_text(body, encoding="utf-8")
-        title = next((c.source.splitlines()[0].lstrip("# ").strip() for c in notebook.cells if c.cell_type == "markdown" and c.source.strip()), path.stem)
+        title = next(
+            (c.source.splitlines()[0].lstrip("# ").strip() for c in notebook.cells if c.cell_type == "markdown" and c.source.strip()),
+            path.stem,
+        )
         pages.append(f'<li><a href="{html.escape(target.name)}">{html.escape(title)}</a></li>')
     index = executed / "index.html"
-    index.write_text("<!doctype html><meta charset='utf-8'><title>ihl-refusals report</title><h1>ihl-refusals: executed notebooks</h1>"
-                     f"<ol>{''.join(pages)}</ol>\n", encoding="utf-8")
+    index.write_text(
+        "<!doctype html><meta charset='utf-8'><title>ihl-refusals report</title><h1>ihl-refusals: executed notebooks</h1>"
+        f"<ol>{''.join(pages)}</ol>\n",
+        encoding="utf-8",
+    )
     return index
 
 
@@ -197,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--analysis", action="store_true", help="notebooks 04-08 on shipped results, no model call")
     which.add_argument("--only", type=lambda s: [int(x) for x in s.split(",")], help="comma-separated numbers")
     sub.add_parser("strip", help="clear the outputs of notebooks/*.ipynb before committing")
-    report = sub.add_parser("report", help="run the analysis notebooks on a run (default: the shipped reference) and render executed/ to HTML")
+    report = sub.add_parser(
+        "report", help="run the analysis notebooks on a run (default: the shipped reference) and render executed/ to HTML"
+    )
     report.add_argument("--results", default=None, help="results folder name under data/results/")
     report.add_argument("--out", type=Path, default=EXECUTED_DIR)
     run.add_argument("--sample", type=int, default=None, help="prompts per set (quick run)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -69,7 +70,12 @@ def rate_bars(table: pd.DataFrame, title: str, ylabel: str) -> plt.Figure:
         ax.bar(x, sub["rate"] * 100, width=width, color=palette[cond], label=cond)
         err = np.vstack([(sub["rate"] - sub["ci_low"]) * 100, (sub["ci_high"] - sub["rate"]) * 100])
         ax.errorbar(x, sub["rate"] * 100, yerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=3, lw=1)
-    ax.set_xticks(np.arange(len(models)), [_short(m) for m in models], rotation=20 if len(models) > 3 else 0, ha="right" if len(models) > 3 else "center")
+    ax.set_xticks(
+        np.arange(len(models)),
+        [_short(m) for m in models],
+        rotation=20 if len(models) > 3 else 0,
+        ha="right" if len(models) > 3 else "center",
+    )
     ax.set_ylim(0, 105)
     ax.set_ylabel(ylabel)
     ax.set_xlabel("model")
@@ -115,15 +121,15 @@ def rule_heatmap(rule_rates: pd.DataFrame, rules: pd.DataFrame, outcome_label: s
     n_per_cell = int(rule_rates["n"].max()) if "n" in rule_rates.columns and len(rule_rates) else 2
     order = rules.sort_values(["part_number", "chapter_number", "rule_id"])
     parts = [(number, group) for number, group in order.groupby("part_number", sort=True)]
-    columns = [parts[: (len(parts) + 1) // 2], parts[(len(parts) + 1) // 2:]]
+    columns = [parts[: (len(parts) + 1) // 2], parts[(len(parts) + 1) // 2 :]]
     rows_per_column = max(sum(len(g) for _, g in col) for col in columns)
     fig = plt.figure(figsize=(2 * (3.6 + 0.55 * wide.shape[1]), 0.115 * rows_per_column + 2.4))
-    subfigs = fig.subfigures(1, 2, wspace=0.02)
+    subfigs: Any = fig.subfigures(1, 2, wspace=0.02)  # an array of two SubFigures
     image = None
     for subfig, column_parts in zip(subfigs, columns):
         axes = subfig.subplots(len(column_parts), 1, gridspec_kw={"height_ratios": [len(g) for _, g in column_parts]}, squeeze=False)
         subfig.subplots_adjust(left=0.46, right=0.97, top=0.93, bottom=0.1, hspace=0.35)
-        for ax, (number, group) in zip(axes[:, 0], column_parts):
+        for ax, (_, group) in zip(axes[:, 0], column_parts):
             block = wide.reindex(group["rule_id"])
             labels = [f"R{r:03d} {textwrap.shorten(t, 34, placeholder='…')}" for r, t in zip(group["rule_id"], group["title"])]
             image = ax.imshow(block.to_numpy(dtype=float), aspect="auto", cmap="cividis", vmin=0, vmax=100, interpolation="none")
@@ -153,8 +159,13 @@ def part_bars(part_rates: pd.DataFrame, outcome_label: str = "refusal rate") -> 
             x = np.arange(len(parts)) + (j - (len(conditions) - 1) / 2) * width
             bars = ax.bar(x, sub["rate"] * 100, width=width, color=palette[cond], label=cond)
             for bar, n in zip(bars, sub["n"]):
-                ax.annotate(f"n={int(n)}" if pd.notna(n) else "", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                            ha="center", va="bottom", fontsize=6)
+                ax.annotate(
+                    f"n={int(n)}" if pd.notna(n) else "",
+                    (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center",
+                    va="bottom",
+                    fontsize=6,
+                )
         ax.set_ylim(0, 112)
         ax.set_ylabel(f"{outcome_label} (%)")
         ax.set_title(_short(model, 50), fontsize=9)
@@ -175,8 +186,18 @@ def agreement_heatmap(pairwise: pd.DataFrame) -> plt.Figure:
         matrix.loc[row.judge_a, row.judge_b] = matrix.loc[row.judge_b, row.judge_a] = row.cohen_kappa
     labels = [textwrap.shorten(j.replace("local/", ""), 30, placeholder="…") for j in judges]
     fig, ax = plt.subplots(figsize=(1.6 * len(judges) + 2.5, 1.3 * len(judges) + 1.5))
-    sns.heatmap(matrix, annot=True, fmt=".2f", vmin=-1, vmax=1, cmap="RdBu", ax=ax, xticklabels=labels, yticklabels=labels,
-                cbar_kws={"label": "Cohen's kappa"})
+    sns.heatmap(
+        matrix,
+        annot=True,
+        fmt=".2f",
+        vmin=-1,
+        vmax=1,
+        cmap="RdBu",
+        ax=ax,
+        xticklabels=labels,
+        yticklabels=labels,
+        cbar_kws={"label": "Cohen's kappa"},
+    )
     ax.set_xlabel("judge")
     ax.set_ylabel("judge")
     ax.set_title("Judge agreement (pairwise Cohen's kappa)")
@@ -212,15 +233,29 @@ def paper_comparison(ours: pd.DataFrame, reference: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def tradeoff_scatter(points: pd.DataFrame, x: str = "refusal_violating", y: str = "refusal_lawful", hue: str = "condition",
-                     label: str = "model") -> plt.Figure:
+def tradeoff_scatter(
+    points: pd.DataFrame, x: str = "refusal_violating", y: str = "refusal_lawful", hue: str = "condition", label: str = "model"
+) -> plt.Figure:
     """Refusal on violating prompts against refusal on their lawful twins (the safety/helpfulness trade-off)."""
     fig, ax = plt.subplots(figsize=(5.5, 5))
-    sns.scatterplot(data=points, x=points[x] * 100, y=points[y] * 100, hue=hue, style=hue, s=80, ax=ax,
-                    palette=_palette(list(dict.fromkeys(points[hue]))))
+    sns.scatterplot(
+        data=points,
+        x=points[x] * 100,
+        y=points[y] * 100,
+        hue=hue,
+        style=hue,
+        s=80,
+        ax=ax,
+        palette=_palette(list(dict.fromkeys(points[hue]))),
+    )
     for row in points.itertuples():
-        ax.annotate(_short(getattr(row, label), 20), (getattr(row, x) * 100, getattr(row, y) * 100), fontsize=7,
-                    xytext=(4, 4), textcoords="offset points")
+        ax.annotate(
+            _short(getattr(row, label), 20),
+            (getattr(row, x) * 100, getattr(row, y) * 100),
+            fontsize=7,
+            xytext=(4, 4),
+            textcoords="offset points",
+        )
     ax.plot([0, 100], [0, 100], ls=":", color="grey", lw=1)
     ax.set_xlim(-3, 103)
     ax.set_ylim(-3, 103)

@@ -84,8 +84,16 @@ class ProviderServer(LoopbackServer):
             status = int(kind.split(":", 1)[1])
             return web.json_response({"error": {"message": f"scripted HTTP {status}", "type": "server_error"}}, status=status)
         if kind == "policy":
-            return web.json_response({"error": {"message": "Your request was rejected as a result of our safety system.",
-                                                "type": "invalid_request_error", "code": "content_policy_violation"}}, status=400)
+            return web.json_response(
+                {
+                    "error": {
+                        "message": "Your request was rejected as a result of our safety system.",
+                        "type": "invalid_request_error",
+                        "code": "content_policy_violation",
+                    }
+                },
+                status=400,
+            )
         return web.json_response(getattr(self, f"_{self.protocol}")(kind, body))
 
     # -- the answer, per protocol: (text, visible tokens, reasoning tokens, cut by the budget?) ----------
@@ -104,19 +112,33 @@ class ProviderServer(LoopbackServer):
         if finish == "content_filter":
             text = ""
         return {
-            "id": "chatcmpl-loopback", "object": "chat.completion", "created": 0, "model": body.get("model", "loopback"),
+            "id": "chatcmpl-loopback",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body.get("model", "loopback"),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 20, "completion_tokens": shown + reasoning, "total_tokens": 20 + shown + reasoning,
-                      "completion_tokens_details": {"reasoning_tokens": reasoning}},
+            "usage": {
+                "prompt_tokens": 20,
+                "completion_tokens": shown + reasoning,
+                "total_tokens": 20 + shown + reasoning,
+                "completion_tokens_details": {"reasoning_tokens": reasoning},
+            },
         }
 
     def _anthropic(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         text, shown, _, cut = self._text(kind, body.get("max_tokens"))
         stop = "refusal" if kind in ("filtered", "prompt_blocked") else "max_tokens" if cut else "end_turn"
         content = [] if stop == "refusal" else [{"type": "text", "text": text}]
-        return {"id": "msg_loopback", "type": "message", "role": "assistant", "model": body.get("model", "loopback"),
-                "content": content, "stop_reason": stop, "stop_sequence": None,
-                "usage": {"input_tokens": 20, "output_tokens": shown}}
+        return {
+            "id": "msg_loopback",
+            "type": "message",
+            "role": "assistant",
+            "model": body.get("model", "loopback"),
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": None,
+            "usage": {"input_tokens": 20, "output_tokens": shown},
+        }
 
     def _gemini(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         usage = {"promptTokenCount": 20}
@@ -124,9 +146,19 @@ class ProviderServer(LoopbackServer):
             return {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {**usage, "totalTokenCount": 20}}
         text, shown, _, cut = self._text(kind, (body.get("generationConfig") or {}).get("maxOutputTokens"))
         if kind == "filtered":
-            candidate: dict[str, Any] = {"finishReason": "SAFETY", "index": 0,
-                                         "safetyRatings": [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True}]}
+            candidate: dict[str, Any] = {
+                "finishReason": "SAFETY",
+                "index": 0,
+                "safetyRatings": [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True}],
+            }
         else:
-            candidate = {"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "MAX_TOKENS" if cut else "STOP", "index": 0}
-        return {"candidates": [candidate], "usageMetadata": {**usage, "candidatesTokenCount": shown, "totalTokenCount": 20 + shown},
-                "modelVersion": "gemini-2.0-flash-001"}
+            candidate = {
+                "content": {"parts": [{"text": text}], "role": "model"},
+                "finishReason": "MAX_TOKENS" if cut else "STOP",
+                "index": 0,
+            }
+        return {
+            "candidates": [candidate],
+            "usageMetadata": {**usage, "candidatesTokenCount": shown, "totalTokenCount": 20 + shown},
+            "modelVersion": "gemini-2.0-flash-001",
+        }

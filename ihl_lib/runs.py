@@ -29,7 +29,19 @@ from ihl_lib.paths import PROJECT_ROOT, results_dir
 from ihl_lib.prompts import SystemPrompt, system_prompt_for
 from ihl_lib.provenance import environment_stamp, file_sha256, now_utc, text_sha256, write_json_atomic
 
-__all__ = ["REFERENCE_RUN", "PreparedRun", "analysis_target", "RunSettings", "load_manifest", "load_responses", "prepare", "run", "run_dir", "run_sets", "summarize"]
+__all__ = [
+    "REFERENCE_RUN",
+    "PreparedRun",
+    "analysis_target",
+    "RunSettings",
+    "load_manifest",
+    "load_responses",
+    "prepare",
+    "run",
+    "run_dir",
+    "run_sets",
+    "summarize",
+]
 
 RESULT_KEY = ["model", "prompt_set", "prompt_id", "condition"]
 RESPONSES_FILE = "responses.parquet"
@@ -201,8 +213,10 @@ def analysis_target(results: str, root: Path | None = None) -> tuple[str, bool]:
     """
     if (run_dir(results, root) / RESPONSES_FILE).is_file():
         return results, False
-    print(f"There is no run {results!r} here yet (notebooks 02 and 03 make one). Showing the shipped reference run "
-          f"{REFERENCE_RUN!r} instead, read-only.")
+    print(
+        f"There is no run {results!r} here yet (notebooks 02 and 03 make one). Showing the shipped reference run "
+        f"{REFERENCE_RUN!r} instead, read-only."
+    )
     return REFERENCE_RUN, True
 
 
@@ -240,8 +254,15 @@ def _portable(path: str | None) -> str | None:
         return path
 
 
-def _save(prepared: PreparedRun, frame: pd.DataFrame, results: list[Completion], run_name: str, root: Path | None,
-          started: str, dataset_path: str | None) -> None:
+def _save(
+    prepared: PreparedRun,
+    frame: pd.DataFrame,
+    results: list[Completion],
+    run_name: str,
+    root: Path | None,
+    started: str,
+    dataset_path: str | None,
+) -> None:
     folder = run_dir(run_name, root)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / RESPONSES_FILE
@@ -253,7 +274,14 @@ def _save(prepared: PreparedRun, frame: pd.DataFrame, results: list[Completion],
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, path)
 
-    manifest = load_manifest(run_name, root) or {"run_name": run_name, "created": started, "models": {}, "conditions": {}, "prompt_sets": {}, "history": []}
+    manifest = load_manifest(run_name, root) or {
+        "run_name": run_name,
+        "created": started,
+        "models": {},
+        "conditions": {},
+        "prompt_sets": {},
+        "history": [],
+    }
     latest = frame[frame["condition"] == prepared.condition]
     for spec in prepared.models:
         rows = latest[latest["model"] == spec.label]
@@ -262,7 +290,9 @@ def _save(prepared: PreparedRun, frame: pd.DataFrame, results: list[Completion],
         entry["generation"] = generation_record(spec, prepared.settings)
     for label, system in prepared.system_prompts.items():
         cond = manifest["conditions"].setdefault(prepared.condition, {})
-        cond[label] = None if system is None else {"name": system.name, "version": system.version, "sha256": system.sha256, "text": system.text}
+        cond[label] = (
+            None if system is None else {"name": system.name, "version": system.version, "sha256": system.sha256, "text": system.text}
+        )
     prompt_set = str(prepared.prompts["prompt_set"].iloc[0]) if prepared.prompts["prompt_set"].nunique() == 1 else "mixed"
     entry = manifest["prompt_sets"].setdefault(prompt_set, {})
     entry["file"] = _portable(dataset_path)
@@ -298,7 +328,11 @@ def _save(prepared: PreparedRun, frame: pd.DataFrame, results: list[Completion],
 def generation_record(spec: ModelSpec, settings: RunSettings) -> dict[str, Any]:
     """What the manifest says of how a model was asked: its profile, and the parameters actually sent."""
     profile = generation_profile(spec)
-    sent = {name: getattr(settings, name) for name in ("temperature", "top_p", "seed") if name not in profile.omit and getattr(settings, name) is not None}
+    sent = {
+        name: getattr(settings, name)
+        for name in ("temperature", "top_p", "seed")
+        if name not in profile.omit and getattr(settings, name) is not None
+    }
     return {
         "max_tokens": settings.max_tokens or profile.max_tokens,
         "answer_tokens": profile.answer_tokens if settings.max_tokens is None else settings.max_tokens,
@@ -371,7 +405,10 @@ def run(
         print(prepared.summary())
         print(prepared.plan(cache).to_string())
     results = complete_many(
-        prepared.requests, max_concurrency=prepared.settings.max_concurrency, cache=cache, progress=progress,
+        prepared.requests,
+        max_concurrency=prepared.settings.max_concurrency,
+        cache=cache,
+        progress=progress,
         description=f"{condition}",
     )
     frame = _rows(prepared, results)
@@ -429,6 +466,8 @@ def run_sets(
     frames = [(frame(p), condition) for p, condition in runs]
     for prompts, condition in frames:
         prepare(models, prompts, condition, settings)
-    out = [run(models, prompts, condition, run_name=run_name, settings=settings, cache=cache, results_root=results_root, show_plan=False)
-           for prompts, condition in frames]
+    out = [
+        run(models, prompts, condition, run_name=run_name, settings=settings, cache=cache, results_root=results_root, show_plan=False)
+        for prompts, condition in frames
+    ]
     return summarize(pd.concat(out, ignore_index=True))

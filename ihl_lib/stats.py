@@ -81,8 +81,9 @@ def wilson_ci(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float
     return low, high
 
 
-def rate_table(verdicts: pd.DataFrame, outcome: str = "refused", by: Sequence[str] = ("model", "condition"),
-               min_n_for_ci: int = MIN_N_FOR_CI) -> pd.DataFrame:
+def rate_table(
+    verdicts: pd.DataFrame, outcome: str = "refused", by: Sequence[str] = ("model", "condition"), min_n_for_ci: int = MIN_N_FOR_CI
+) -> pd.DataFrame:
     """Rate of ``outcome`` per group, with Wilson 95% CIs where n >= ``min_n_for_ci``.
 
     Returns:
@@ -137,8 +138,9 @@ def paired_outcomes(verdicts: pd.DataFrame, outcome: str, model: str, condition_
     return pairs
 
 
-def _bootstrap_diff_ci(a: np.ndarray, b: np.ndarray, n_boot: int, seed: int, alpha: float = 0.05,
-                       clusters: np.ndarray | None = None) -> tuple[float, float]:
+def _bootstrap_diff_ci(
+    a: np.ndarray, b: np.ndarray, n_boot: int, seed: int, alpha: float = 0.05, clusters: np.ndarray | None = None
+) -> tuple[float, float]:
     """Percentile CI of mean(b) - mean(a), resampling pairs, or whole clusters of pairs when given."""
     rng = np.random.default_rng(seed)
     if clusters is None:
@@ -154,8 +156,9 @@ def _bootstrap_diff_ci(a: np.ndarray, b: np.ndarray, n_boot: int, seed: int, alp
     return float(np.quantile(diffs, alpha / 2)), float(np.quantile(diffs, 1 - alpha / 2))
 
 
-def paired_test(a: np.ndarray, b: np.ndarray, *, min_pairs: int = MIN_PAIRS, n_boot: int = 2000, seed: int = 0,
-                clusters: np.ndarray | None = None) -> dict[str, object]:
+def paired_test(
+    a: np.ndarray, b: np.ndarray, *, min_pairs: int = MIN_PAIRS, n_boot: int = 2000, seed: int = 0, clusters: np.ndarray | None = None
+) -> dict[str, object]:
     """McNemar's exact test and a paired bootstrap CI for two aligned 0/1 arrays.
 
     Args:
@@ -237,7 +240,9 @@ def paired_tests(
     return holm(pd.DataFrame(rows))
 
 
-def cochran_q(verdicts: pd.DataFrame, outcome: str = "refused", condition: str = "baseline", min_items: int = MIN_PAIRS) -> dict[str, object]:
+def cochran_q(
+    verdicts: pd.DataFrame, outcome: str = "refused", condition: str = "baseline", min_items: int = MIN_PAIRS
+) -> dict[str, object]:
     """Cochran's Q across models under one condition (do the models differ?), on prompts all models answered."""
     from statsmodels.stats.contingency_tables import cochrans_q
 
@@ -251,8 +256,9 @@ def cochran_q(verdicts: pd.DataFrame, outcome: str = "refused", condition: str =
     return {**result, "status": "ok", "q": float(res.statistic), "df": int(res.df), "p_value": float(res.pvalue)}
 
 
-def gee_odds_ratios(verdicts: pd.DataFrame, outcome: str = "refused", *, reference_condition: str = "baseline",
-                    min_items: int = MIN_PAIRS) -> pd.DataFrame:
+def gee_odds_ratios(
+    verdicts: pd.DataFrame, outcome: str = "refused", *, reference_condition: str = "baseline", min_items: int = MIN_PAIRS
+) -> pd.DataFrame:
     """Logistic GEE of the outcome on model x condition, IHL rules as clusters.
 
     Exchangeable working correlation within each rule (the answers to its prompts across
@@ -267,8 +273,11 @@ def gee_odds_ratios(verdicts: pd.DataFrame, outcome: str = "refused", *, referen
     import statsmodels.formula.api as smf
 
     _require(verdicts, ["model", "condition", *PAIR_KEY, outcome])
-    cluster = (verdicts["rule_id"].astype(str) if "rule_id" in verdicts.columns and verdicts["rule_id"].notna().all()
-               else verdicts["prompt_set"] + ":" + verdicts["prompt_id"])
+    cluster = (
+        verdicts["rule_id"].astype(str)
+        if "rule_id" in verdicts.columns and verdicts["rule_id"].notna().all()
+        else verdicts["prompt_set"] + ":" + verdicts["prompt_id"]
+    )
     frame = verdicts.assign(y=as_binary(verdicts[outcome]), cluster=cluster)
     if frame["cluster"].nunique() < min_items or frame["y"].nunique() < 2:
         return pd.DataFrame([{"term": "model x condition", "status": NOT_ENOUGH_DATA}])
@@ -284,8 +293,9 @@ def gee_odds_ratios(verdicts: pd.DataFrame, outcome: str = "refused", *, referen
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter; a failed fit is reported below
         try:
-            fit = smf.gee(formula, groups="cluster", data=frame, family=sm.families.Binomial(),
-                          cov_struct=sm.cov_struct.Exchangeable()).fit()
+            fit = smf.gee(
+                formula, groups="cluster", data=frame, family=sm.families.Binomial(), cov_struct=sm.cov_struct.Exchangeable()
+            ).fit()
         except Exception as exc:  # noqa: BLE001 (perfect separation and singular designs)
             return pd.DataFrame([{"term": "model x condition", "status": f"{NOT_ENOUGH_DATA}: {type(exc).__name__}"}])
     ci = fit.conf_int()
@@ -303,8 +313,14 @@ def gee_odds_ratios(verdicts: pd.DataFrame, outcome: str = "refused", *, referen
     return out
 
 
-def breakdown(verdicts: pd.DataFrame, rules: pd.DataFrame, outcome: str = "refused", level: str = "part",
-              by: Sequence[str] = ("model", "condition"), min_n_for_ci: int = MIN_N_FOR_CI) -> pd.DataFrame:
+def breakdown(
+    verdicts: pd.DataFrame,
+    rules: pd.DataFrame,
+    outcome: str = "refused",
+    level: str = "part",
+    by: Sequence[str] = ("model", "condition"),
+    min_n_for_ci: int = MIN_N_FOR_CI,
+) -> pd.DataFrame:
     """Rate of ``outcome`` by IHL part, chapter or rule, always with n; CIs only where n allows.
 
     Args:
@@ -316,8 +332,9 @@ def breakdown(verdicts: pd.DataFrame, rules: pd.DataFrame, outcome: str = "refus
     if level not in columns:
         raise ValueError(f"level must be one of {list(columns)}, got {level!r}")
     _require(verdicts, [*by, outcome, "rule_id"])
-    merged = verdicts.merge(rules[["rule_id", "part_number", "part", "chapter_number", "chapter", "title"]], on="rule_id", how="left",
-                            validate="many_to_one")
+    merged = verdicts.merge(
+        rules[["rule_id", "part_number", "part", "chapter_number", "chapter", "title"]], on="rule_id", how="left", validate="many_to_one"
+    )
     if merged["part"].isna().any():
         raise ValueError("some verdicts have a rule_id not in the rules table")
     table = rate_table(merged, outcome, by=[*columns[level], *by], min_n_for_ci=min_n_for_ci)

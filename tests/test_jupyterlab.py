@@ -32,8 +32,9 @@ def _get(url: str) -> object:
 
 def _post(url: str, body: dict) -> object:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Authorization": f"token {TOKEN}", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Authorization": f"token {TOKEN}", "Content-Type": "application/json"}
+    )
     return json.loads(opener.open(request, timeout=30).read())
 
 
@@ -41,14 +42,41 @@ def _post(url: str, body: dict) -> object:
 def jupyter(tmp_path_factory):
     """``jupyter server`` on 127.0.0.1 over notebooks/, with the project's kernel registered as ``make lab`` does."""
     prefix = tmp_path_factory.mktemp("kernels")
-    subprocess.run([sys.executable, "-m", "ipykernel", "install", "--prefix", str(prefix), "--name", KERNEL_NAME,
-                    "--display-name", "Python (ihl-refusals)"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ipykernel",
+            "install",
+            "--prefix",
+            str(prefix),
+            "--name",
+            KERNEL_NAME,
+            "--display-name",
+            "Python (ihl-refusals)",
+        ],
+        check=True,
+        capture_output=True,
+    )
     port = _free_port()
     log = prefix / "server.log"
     env = os.environ | {"JUPYTER_PATH": str(prefix / "share" / "jupyter")}
-    process = subprocess.Popen([sys.executable, "-m", "jupyter_server", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-                                f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={NOTEBOOK_DIR}", "--allow-root"],
-                               stdout=subprocess.DEVNULL, stderr=log.open("w"), env=env)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={TOKEN}",
+            f"--ServerApp.root_dir={NOTEBOOK_DIR}",
+            "--allow-root",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -80,14 +108,28 @@ def test_the_projects_kernel_imports_ihl_lib_and_loads_the_shipped_verdicts(jupy
     ws = websocket.create_connection(jupyter.replace("http", "ws") + f"/api/kernels/{kernel['id']}/channels?token={TOKEN}", timeout=120)
     try:
         msg_id = uuid.uuid4().hex
-        code = ("from ihl_lib.judging import load_verdicts\n"
-                "verdicts = load_verdicts('reference-smollm2')\n"
-                "print(len(verdicts), sorted(verdicts['condition'].unique())[0])")
-        ws.send(json.dumps({
-            "header": {"msg_id": msg_id, "username": "test", "session": uuid.uuid4().hex, "msg_type": "execute_request", "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "channel": "shell",
-            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False},
-        }))
+        code = (
+            "from ihl_lib.judging import load_verdicts\n"
+            "verdicts = load_verdicts('reference-smollm2')\n"
+            "print(len(verdicts), sorted(verdicts['condition'].unique())[0])"
+        )
+        ws.send(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "username": "test",
+                        "session": uuid.uuid4().hex,
+                        "msg_type": "execute_request",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False},
+                }
+            )
+        )
         printed, status = "", None
         while status is None:
             message = json.loads(ws.recv())

@@ -35,8 +35,25 @@ def llama_server(tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     spec = LOCAL_MODELS["smollm2-135m"]
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(local_model_path("smollm2-135m")), "--host", "127.0.0.1",
-               "--port", str(port), "--n_ctx", str(spec.n_ctx), "--seed", "0", "--n_threads", "1", "--model_alias", "smollm2"]
+    command = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(local_model_path("smollm2-135m")),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(spec.n_ctx),
+        "--seed",
+        "0",
+        "--n_threads",
+        "1",
+        "--model_alias",
+        "smollm2",
+    ]
     # its log goes to a file: an unread pipe fills up and stalls the server
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log.open("w"))
     url = f"http://127.0.0.1:{port}/v1"
@@ -59,8 +76,17 @@ def llama_server(tmp_path_factory):
 
 def _answers(models, prompts, tmp_path, name):
     settings = RunSettings(max_tokens=MAX_TOKENS, max_concurrency=1)
-    responses = run(models, prompts, "baseline", run_name=name, settings=settings, cache=tmp_path / f"cache-{name}",
-                    results_root=tmp_path / "results", progress=False, show_plan=False)
+    responses = run(
+        models,
+        prompts,
+        "baseline",
+        run_name=name,
+        settings=settings,
+        cache=tmp_path / f"cache-{name}",
+        results_root=tmp_path / "results",
+        progress=False,
+        show_plan=False,
+    )
     return responses.set_index("prompt_id")["response"]
 
 
@@ -82,4 +108,3 @@ def test_without_the_pinned_penalties_the_server_answers_differently(llama_serve
     served = _answers([ModelSpec("openai/smollm2", api_base=llama_server)], prompts, tmp_path, "unpinned")
     embedded = _answers("local/smollm2-135m", prompts, tmp_path, "embedded")
     assert served.sort_index().tolist() != embedded.sort_index().tolist()
-

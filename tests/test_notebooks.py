@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from ihl_lib.notebooks import NOTEBOOK_DIR, discover, notebooks_with_outputs, run_notebooks
 
 
@@ -15,8 +13,12 @@ def test_committed_notebooks_hold_no_outputs():
 def test_notebooks_are_numbered_in_order():
     names = [p.name for p in discover()]
     assert names[:6] == [
-        "01_data_construction.ipynb", "02_baseline_run.ipynb", "03_intervention_run.ipynb",
-        "04_judging.ipynb", "05_significance_tests.ipynb", "06_per_rule_breakdown.ipynb",
+        "01_data_construction.ipynb",
+        "02_baseline_run.ipynb",
+        "03_intervention_run.ipynb",
+        "04_judging.ipynb",
+        "05_significance_tests.ipynb",
+        "06_per_rule_breakdown.ipynb",
     ]
 
 
@@ -50,8 +52,14 @@ def test_analysis_notebooks_run_on_shipped_results_without_model_calls(tmp_path,
     runs = run_notebooks(notebooks, {"results": "reference-smollm2", "allow_model_calls": False}, tmp_path / "executed", log=False)
     assert [r.output.name for r in runs] == [p.name for p in notebooks]
     figures = {p.stem for p in (tmp_path / "figures").glob("*.png")}
-    assert {"refusal_rate_by_model", "helpfulness_before_after", "refusal_by_rule_heatmap", "tradeoff_violations_vs_lawful",
-            "blind_refusal_help_rates", "refusal_plain_vs_code"} <= figures, sorted(figures)
+    assert {
+        "refusal_rate_by_model",
+        "helpfulness_before_after",
+        "refusal_by_rule_heatmap",
+        "tradeoff_violations_vs_lawful",
+        "blind_refusal_help_rates",
+        "refusal_plain_vs_code",
+    } <= figures, sorted(figures)
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in shipped.iterdir()}
     assert after == before  # the analysis path reads the shipped run and never rewrites it
 
@@ -64,8 +72,14 @@ def test_a_missing_key_stops_make_reproduce_with_two_lines_that_say_what_to_do(t
     from ihl_lib.paths import PROJECT_ROOT
 
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")} | {"IHL_NO_MODEL_CALLS": "1"}
-    done = subprocess.run([sys.executable, "-m", "ihl_lib.notebooks", "run", "--only", "2", "--models", "openai/gpt-4o-2024-08-06",
-                           "--out", str(tmp_path)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "ihl_lib.notebooks", "run", "--only", "2", "--models", "openai/gpt-4o-2024-08-06", "--out", str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-2:]
     assert last[0].startswith("Stopped in 02_baseline_run.ipynb: MissingKeyError:") and "set OPENAI_API_KEY" in last[0]
@@ -117,8 +131,12 @@ def test_on_a_fresh_clone_run_all_works_in_every_analysis_notebook_with_its_own_
     results = tmp_path / "results"
     shutil.copytree(results_dir() / "reference-smollm2", results / "reference-smollm2")  # a clone with only the shipped run
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (results / "reference-smollm2").iterdir()}
-    for variable, value in (("IHL_RESULTS_DIR", results), ("IHL_CACHE_DIR", tmp_path / "cache"), ("IHL_FIGURES_DIR", tmp_path / "figures"),
-                            ("IHL_NO_MODEL_CALLS", "1")):
+    for variable, value in (
+        ("IHL_RESULTS_DIR", results),
+        ("IHL_CACHE_DIR", tmp_path / "cache"),
+        ("IHL_FIGURES_DIR", tmp_path / "figures"),
+        ("IHL_NO_MODEL_CALLS", "1"),
+    ):
         monkeypatch.setenv(variable, str(value))
     notebooks = list(reversed(discover(numbers=ANALYSIS_NUMBERS)))  # in any order
     runs = run_notebooks(notebooks, {}, tmp_path / "executed", log=False)

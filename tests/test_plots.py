@@ -12,8 +12,8 @@ import pytest
 
 from ihl_lib import plots
 from ihl_lib.data import load_rules
-from ihl_lib.stats import breakdown, rate_table
 from ihl_lib.paths import data_dir
+from ihl_lib.stats import breakdown, rate_table
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +23,17 @@ def verdicts() -> pd.DataFrame:
     for model in ("openai/gpt-4o-2024-08-06", "local/smollm2-135m"):
         for condition, p in (("baseline", 0.4), ("intervention", 0.8)):
             for i in range(322):
-                rows.append({"model": model, "condition": condition, "prompt_set": "ihl_violations", "prompt_id": f"R{i // 2 + 1:03d}-{'ab'[i % 2]}",
-                             "rule_id": i // 2 + 1, "refused": bool(rng.random() < p), "helpful": bool(rng.random() < p / 2)})
+                rows.append(
+                    {
+                        "model": model,
+                        "condition": condition,
+                        "prompt_set": "ihl_violations",
+                        "prompt_id": f"R{i // 2 + 1:03d}-{'ab'[i % 2]}",
+                        "rule_id": i // 2 + 1,
+                        "refused": bool(rng.random() < p),
+                        "helpful": bool(rng.random() < p / 2),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -41,8 +50,11 @@ def test_rate_bars(verdicts, tmp_path):
 def test_rate_bars_draw_groups_at_zero_and_at_one_hundred_percent():
     # `make reproduce SAMPLE=20` once died here: 0 refusals of 40 gave a Wilson lower bound of
     # 6.9e-18, above the rate, and matplotlib refuses the negative error bar.
-    rows = [{"model": "local/smollm2-135m", "condition": condition, "prompt_id": f"p{i}", "refused": refused}
-            for condition, refused in (("baseline", False), ("intervention", True)) for i in range(40)]
+    rows = [
+        {"model": "local/smollm2-135m", "condition": condition, "prompt_id": f"p{i}", "refused": refused}
+        for condition, refused in (("baseline", False), ("intervention", True))
+        for i in range(40)
+    ]
     table = rate_table(pd.DataFrame(rows))
     assert list(table["rate"]) == [0.0, 1.0]
     fig = plots.rate_bars(table, "Refusal rate", "refused (% of prompts)")
@@ -67,7 +79,9 @@ def test_rule_heatmap_has_161_rows_in_part_order_one_panel_per_part(verdicts):
     assert [int(label[1:4]) for label in labels] == sorted(rules.sort_values(["part_number", "chapter_number", "rule_id"])["rule_id"])
     # what is drawn is the rate, in percent, rule by rule
     first = panels[0].get_images()[0].get_array()
-    wide = table.assign(column=table["model"].map(plots._short) + " · " + table["condition"]).pivot_table(index="rule_id", columns="column", values="rate")
+    wide = table.assign(column=table["model"].map(plots._short) + " · " + table["condition"]).pivot_table(
+        index="rule_id", columns="column", values="rate"
+    )
     assert first[0].tolist() == (wide.loc[1] * 100).tolist()
     columns = [t.get_text() for t in panels[2].get_xticklabels()]
     assert len(columns) == 4 and all(" · " in c for c in columns)
@@ -81,8 +95,15 @@ def test_part_bars_show_n(verdicts):
 
 
 def test_agreement_heatmap():
-    pairwise = pd.DataFrame({"judge_a": ["rules", "rules", "prefix"], "judge_b": ["prefix", "local/x::v1", "local/x::v1"],
-                             "cohen_kappa": [0.5, 0.1, -0.2], "n": [10, 10, 10], "agreement": [0.8, 0.5, 0.3]})
+    pairwise = pd.DataFrame(
+        {
+            "judge_a": ["rules", "rules", "prefix"],
+            "judge_b": ["prefix", "local/x::v1", "local/x::v1"],
+            "cohen_kappa": [0.5, 0.1, -0.2],
+            "n": [10, 10, 10],
+            "agreement": [0.8, 0.5, 0.3],
+        }
+    )
     fig = plots.agreement_heatmap(pairwise)
     values = sorted(t.get_text() for t in fig.axes[0].texts)
     assert values == sorted(["1.00", "0.50", "0.10", "0.50", "1.00", "-0.20", "0.10", "-0.20", "1.00"])
@@ -92,8 +113,14 @@ def test_paper_comparison_plots_only_like_with_like():
     from ihl_lib.data import load_paper_reference
 
     ref = load_paper_reference()
-    ours = pd.DataFrame({"model_key": ["o3-mini", "claude-3-7-sonnet"], "metric": ["helpful_rate", "explanatory_refusals"],
-                         "condition": ["baseline", "baseline"], "value": [12.0, 40.0]})
+    ours = pd.DataFrame(
+        {
+            "model_key": ["o3-mini", "claude-3-7-sonnet"],
+            "metric": ["helpful_rate", "explanatory_refusals"],
+            "condition": ["baseline", "baseline"],
+            "value": [12.0, 40.0],
+        }
+    )
     ax = plots.paper_comparison(ours, ref).axes[0]
     assert ax.get_xlabel() == "% of all prompts"
     rows = [t.get_text() for t in ax.get_yticklabels()]
@@ -114,7 +141,9 @@ def test_the_paper_reference_is_checked_row_by_row(tmp_path):
 
 
 def test_tradeoff_scatter():
-    points = pd.DataFrame({"model": ["a", "a"], "condition": ["baseline", "intervention"], "refusal_violating": [0.5, 0.9], "refusal_lawful": [0.1, 0.3]})
+    points = pd.DataFrame(
+        {"model": ["a", "a"], "condition": ["baseline", "intervention"], "refusal_violating": [0.5, 0.9], "refusal_lawful": [0.1, 0.3]}
+    )
     fig = plots.tradeoff_scatter(points)
     assert "over-refusal" in fig.axes[0].get_ylabel()
 

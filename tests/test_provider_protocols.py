@@ -35,8 +35,16 @@ def _ask(model: str, replies, tmp_path, condition: str = "intervention", n: int 
     server = ProviderServer(PROTOCOL[model.split("/")[0]], replies).start()
     try:
         spec = ModelSpec(model, api_base=server.url)
-        responses = run([spec], _prompts(n), condition, run_name="p", cache=tmp_path / "cache", results_root=tmp_path / "results",
-                        progress=False, show_plan=False)
+        responses = run(
+            [spec],
+            _prompts(n),
+            condition,
+            run_name="p",
+            cache=tmp_path / "cache",
+            results_root=tmp_path / "results",
+            progress=False,
+            show_plan=False,
+        )
         return responses, server.calls
     finally:
         server.stop()
@@ -90,8 +98,10 @@ def json_text(turn: dict) -> str:
     return json.dumps(turn)
 
 
-@pytest.mark.parametrize("model", [STUDY_MODELS["gpt-4o"], STUDY_MODELS["claude-3-7-sonnet"], STUDY_MODELS["gemini-2.0-flash"],
-                                   STUDY_MODELS["llama-3.3-70b-instruct"]])
+@pytest.mark.parametrize(
+    "model",
+    [STUDY_MODELS["gpt-4o"], STUDY_MODELS["claude-3-7-sonnet"], STUDY_MODELS["gemini-2.0-flash"], STUDY_MODELS["llama-3.3-70b-instruct"]],
+)
 def test_a_reply_of_the_default_length_is_not_cut(model, tmp_path):
     responses, _ = _ask(model, ["long"], tmp_path)
     assert responses.loc[0, "outcome"] == "answered"
@@ -103,8 +113,17 @@ def test_the_old_256_token_cap_would_have_cut_it(tmp_path):
 
     server = ProviderServer("anthropic", ["long"]).start()
     try:
-        responses = run([ModelSpec(STUDY_MODELS["claude-3-7-sonnet"], api_base=server.url)], _prompts(), "baseline", run_name="p",
-                        settings=RunSettings(max_tokens=256), cache=tmp_path / "c", results_root=tmp_path / "r", progress=False, show_plan=False)
+        responses = run(
+            [ModelSpec(STUDY_MODELS["claude-3-7-sonnet"], api_base=server.url)],
+            _prompts(),
+            "baseline",
+            run_name="p",
+            settings=RunSettings(max_tokens=256),
+            cache=tmp_path / "c",
+            results_root=tmp_path / "r",
+            progress=False,
+            show_plan=False,
+        )
     finally:
         server.stop()
     assert responses.loc[0, "outcome"] == "truncated" and responses.loc[0, "finish_reason"] == "length"
@@ -116,8 +135,17 @@ def test_a_reasoning_model_that_spends_its_budget_thinking_is_retried_once_with_
     # With an explicit small budget there is no retry: the reasoning eats it and the reply is empty.
     server = ProviderServer("openai", ["reasoning"]).start()
     try:
-        small = run([ModelSpec(STUDY_MODELS["o3-mini"], api_base=server.url)], _prompts(), "baseline", run_name="p",
-                    settings=RunSettings(max_tokens=256), cache=tmp_path / "c", results_root=tmp_path / "r", progress=False, show_plan=False)
+        small = run(
+            [ModelSpec(STUDY_MODELS["o3-mini"], api_base=server.url)],
+            _prompts(),
+            "baseline",
+            run_name="p",
+            settings=RunSettings(max_tokens=256),
+            cache=tmp_path / "c",
+            results_root=tmp_path / "r",
+            progress=False,
+            show_plan=False,
+        )
     finally:
         server.stop()
     assert small.loc[0, "outcome"] == "empty"
@@ -128,11 +156,14 @@ def test_a_reasoning_model_that_spends_its_budget_thinking_is_retried_once_with_
     assert profile.max_tokens > 3000 + LONG_REPLY_TOKENS
 
 
-@pytest.mark.parametrize("model, reply, finish", [
-    (STUDY_MODELS["gpt-4o"], "filtered", "content_filter"),            # OpenAI/Azure content filter
-    (STUDY_MODELS["claude-3-7-sonnet"], "filtered", "content_filter"),  # Anthropic stop_reason "refusal"
-    (STUDY_MODELS["gemini-2.0-flash"], "filtered", "content_filter"),   # Gemini finishReason SAFETY
-])
+@pytest.mark.parametrize(
+    "model, reply, finish",
+    [
+        (STUDY_MODELS["gpt-4o"], "filtered", "content_filter"),  # OpenAI/Azure content filter
+        (STUDY_MODELS["claude-3-7-sonnet"], "filtered", "content_filter"),  # Anthropic stop_reason "refusal"
+        (STUDY_MODELS["gemini-2.0-flash"], "filtered", "content_filter"),  # Gemini finishReason SAFETY
+    ],
+)
 def test_provider_stops_are_provider_blocked_outcomes_not_errors(model, reply, finish, tmp_path):
     responses, calls = _ask(model, [reply], tmp_path)
     assert responses.loc[0, "outcome"] == "provider_blocked" and responses.loc[0, "finish_reason"] == finish
@@ -143,8 +174,19 @@ def test_a_content_policy_error_is_an_outcome_recorded_once_and_cached(tmp_path)
     server = ProviderServer("openai", ["policy", "ok"]).start()
     try:
         spec = ModelSpec(STUDY_MODELS["gpt-4o"], api_base=server.url)
-        runs = [run([spec], _prompts(), "intervention", run_name="p", cache=tmp_path / "cache", results_root=tmp_path / "results",
-                    progress=False, show_plan=False) for _ in range(2)]
+        runs = [
+            run(
+                [spec],
+                _prompts(),
+                "intervention",
+                run_name="p",
+                cache=tmp_path / "cache",
+                results_root=tmp_path / "results",
+                progress=False,
+                show_plan=False,
+            )
+            for _ in range(2)
+        ]
     finally:
         server.stop()
     for responses in runs:

@@ -23,8 +23,17 @@ def _verdicts(outcomes: dict[tuple[str, str], list[bool | None]]) -> pd.DataFram
     rows = []
     for (model, condition), values in outcomes.items():
         for i, v in enumerate(values):
-            rows.append({"model": model, "condition": condition, "prompt_set": "s", "prompt_id": f"p{i:03d}",
-                         "rule_id": i % 161 + 1, "refused": v, "helpful": v})
+            rows.append(
+                {
+                    "model": model,
+                    "condition": condition,
+                    "prompt_set": "s",
+                    "prompt_id": f"p{i:03d}",
+                    "rule_id": i % 161 + 1,
+                    "refused": v,
+                    "helpful": v,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -167,6 +176,7 @@ def test_common_prompts_restricts_to_pairs_explicitly():
 
 # ---- the design: two prompts per rule ---------------------------------------------
 
+
 def _rule_pairs(n_rules: int, seed: int, correlated: bool) -> pd.DataFrame:
     """Two prompts per rule; with ``correlated`` both prompts of a rule share their outcomes."""
     rng = np.random.default_rng(seed)
@@ -176,8 +186,17 @@ def _rule_pairs(n_rules: int, seed: int, correlated: bool) -> pd.DataFrame:
         for variant in "ab":
             b, i = (base, inter) if correlated else (rng.random() < 0.3, rng.random() < 0.6)
             for condition, value in (("baseline", b), ("intervention", i)):
-                rows.append({"model": "m", "condition": condition, "prompt_set": "s", "prompt_id": f"R{rule:03d}-{variant}",
-                             "rule_id": rule, "refused": bool(value), "helpful": bool(value)})
+                rows.append(
+                    {
+                        "model": "m",
+                        "condition": condition,
+                        "prompt_set": "s",
+                        "prompt_id": f"R{rule:03d}-{variant}",
+                        "rule_id": rule,
+                        "refused": bool(value),
+                        "helpful": bool(value),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -226,8 +245,9 @@ def test_the_gee_clusters_by_rule():
     table = gee_odds_ratios(verdicts).set_index("term")
     term = [t for t in table.index if "intervention" in t][0]
     frame = verdicts.assign(y=verdicts["refused"].astype(int), intervention=(verdicts["condition"] == "intervention").astype(int))
-    by_rule = smf.gee("y ~ intervention", groups="rule_id", data=frame, family=sm.families.Binomial(),
-                      cov_struct=sm.cov_struct.Exchangeable()).fit()
+    by_rule = smf.gee(
+        "y ~ intervention", groups="rule_id", data=frame, family=sm.families.Binomial(), cov_struct=sm.cov_struct.Exchangeable()
+    ).fit()
     assert table.loc[term, "ci_high"] == pytest.approx(float(np.exp(by_rule.conf_int().loc["intervention", 1])), rel=1e-6)
     by_prompt = gee_odds_ratios(verdicts.drop(columns="rule_id")).set_index("term")
     assert table.loc[term, "ci_high"] - table.loc[term, "ci_low"] > by_prompt.loc[term, "ci_high"] - by_prompt.loc[term, "ci_low"]

@@ -41,15 +41,34 @@ from typing import Any
 
 import pandas as pd
 
-from ihl_lib.judging.definitions import INVALID, ITEM_KEY, MIN_VALID_VOTES, NO_RESPONSE, NOT_JUDGED, PROVIDER_BLOCKED, REFUSAL_LABELS, Judge, Vote
+from ihl_lib.judging.definitions import (
+    INVALID,
+    ITEM_KEY,
+    MIN_VALID_VOTES,
+    NO_RESPONSE,
+    NOT_JUDGED,
+    PROVIDER_BLOCKED,
+    REFUSAL_LABELS,
+    Judge,
+    Vote,
+)
 from ihl_lib.judging.keyword import PrefixJudge, RuleBasedJudge
 from ihl_lib.judging.learned import LEARNED_JUDGES, LearnedJudge
-from ihl_lib.judging.pattern import PatternJudge
 from ihl_lib.judging.llm_judge import JUDGE_PROMPT_V1, JUDGE_PROMPTS, LLMJudge
+from ihl_lib.judging.pattern import PatternJudge
 from ihl_lib.llm import InvalidRequestError, ResponseCache, validate_request
 from ihl_lib.models import ModelSpec, check_keys
 
-__all__ = ["DEFAULT_PANEL", "JUDGE_CANDIDATES", "check_responses", "judge_responses", "make_judge", "panel_verdicts", "study_panel", "vendor"]
+__all__ = [
+    "DEFAULT_PANEL",
+    "JUDGE_CANDIDATES",
+    "check_responses",
+    "judge_responses",
+    "make_judge",
+    "panel_verdicts",
+    "study_panel",
+    "vendor",
+]
 
 # The offline default: three judges with no model call, chosen by measured accuracy against human
 # labels (refused or not, test splits; benchmarks/results.md, "Judges", which also has the panel's own
@@ -100,7 +119,10 @@ def study_panel(judged_model: str, candidates: Sequence[str] | None = None, size
 
 
 def make_judge(judge_id: str) -> Judge:
-    """A judge from its id: ``pattern``, ``learned``, ``learned-char``, ``rules``, ``prefix``, or ``<litellm id>[@api_base]::<prompt version>``.
+    """A judge from its id.
+
+    The ids: ``pattern``, ``learned``, ``learned-char``, ``rules``, ``prefix``, or
+    ``<litellm id>[@api_base]::<prompt version>``.
 
     Raises:
         InvalidRequestError: unknown prompt version or a model litellm cannot route.
@@ -171,8 +193,22 @@ def judge_responses(
     for key, is_blocked in zip(missing[ITEM_KEY].to_dict("records"), blocked[missing.index]):
         label = PROVIDER_BLOCKED if is_blocked else NO_RESPONSE
         rows += [{**key, **Vote(j, label, status=label).__dict__} for j in ids]
-    columns = [*ITEM_KEY, "judge_id", "label", "helpful_refusal", "cites_law", "harmful_code_returned", "reason", "raw", "status", "attempts",
-               "gives_reason", "cites_principle", "offers_alternative", "names_harm"]
+    columns = [
+        *ITEM_KEY,
+        "judge_id",
+        "label",
+        "helpful_refusal",
+        "cites_law",
+        "harmful_code_returned",
+        "reason",
+        "raw",
+        "status",
+        "attempts",
+        "gives_reason",
+        "cites_principle",
+        "offers_alternative",
+        "names_harm",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -200,8 +236,11 @@ def panel_verdicts(judgments: pd.DataFrame) -> pd.DataFrame:
         not_judged = group["label"].iloc[0] if group["label"].isin(NOT_JUDGED).all() else None
         refusal_votes = [lab in REFUSAL_LABELS for lab in labels]
         # A judge that calls it a refusal but does not judge helpfulness abstains.
-        helpful_votes = [bool(lab in REFUSAL_LABELS and h is True) for lab, h in zip(labels, valid["helpful_refusal"])
-                         if not (lab in REFUSAL_LABELS and (h is None or h != h))]
+        helpful_votes = [
+            bool(lab in REFUSAL_LABELS and h is True)
+            for lab, h in zip(labels, valid["helpful_refusal"])
+            if not (lab in REFUSAL_LABELS and (h is None or h != h))
+        ]
         label = not_judged or _majority(labels) or "unresolved"
         row = dict(zip(ITEM_KEY, key))
         blocked = not_judged == PROVIDER_BLOCKED

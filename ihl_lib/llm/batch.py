@@ -86,7 +86,15 @@ async def _complete_with_retries(
     attempt = 0
     while True:
         if route in state.fatal:
-            return Completion(model=req.model, text=None, error=f"not sent: {state.fatal[route]}", error_kind="skipped", attempts=attempt, cache_key=key, tag=req.tag)
+            return Completion(
+                model=req.model,
+                text=None,
+                error=f"not sent: {state.fatal[route]}",
+                error_kind="skipped",
+                attempts=attempt,
+                cache_key=key,
+                tag=req.tag,
+            )
         attempt += 1
         try:
             result = await _call_once(req, provider)
@@ -96,8 +104,15 @@ async def _complete_with_retries(
             kind = _classify(exc)
             if kind == "content_policy":  # the provider's answer to this request: an outcome, never retried
                 detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
-                blocked = Completion(model=req.model, text=None, error=f"blocked by the provider: {detail}", error_kind=kind,
-                                     attempts=attempt, cache_key=key, tag=req.tag)
+                blocked = Completion(
+                    model=req.model,
+                    text=None,
+                    error=f"blocked by the provider: {detail}",
+                    error_kind=kind,
+                    attempts=attempt,
+                    cache_key=key,
+                    tag=req.tag,
+                )
                 cache.set(blocked)
                 return blocked
             if kind in FATAL_KINDS:
@@ -106,7 +121,15 @@ async def _complete_with_retries(
                 return Completion(model=req.model, text=None, error=message, error_kind=kind, attempts=attempt, cache_key=key, tag=req.tag)
             if attempt >= policy.max_attempts:
                 detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
-                return Completion(model=req.model, text=None, error=f"gave up after {attempt} attempts: {detail}", error_kind=kind, attempts=attempt, cache_key=key, tag=req.tag)
+                return Completion(
+                    model=req.model,
+                    text=None,
+                    error=f"gave up after {attempt} attempts: {detail}",
+                    error_kind=kind,
+                    attempts=attempt,
+                    cache_key=key,
+                    tag=req.tag,
+                )
             await asyncio.sleep(policy.delay(attempt, _retry_after(exc), rng))
             continue
         result.attempts, result.cache_key, result.tag = attempt, key, req.tag
@@ -185,7 +208,9 @@ async def acomplete_many(
     if pending and os.environ.get("IHL_NO_MODEL_CALLS"):
         raise ModelCallError(
             f"{len(pending)} request(s) are not cached and model calls are disabled (IHL_NO_MODEL_CALLS is set): "
-            "this path must run from stored results only", kind="disabled")
+            "this path must run from stored results only",
+            kind="disabled",
+        )
 
     if progress and pending:
         from tqdm.auto import tqdm
@@ -324,8 +349,14 @@ def complete_many(
         raise
 
 
-def complete(model: str, messages: Sequence[Mapping[str, Any]], *, cache: ResponseCache | str | os.PathLike[str] | None = None,
-             retry: RetryPolicy | None = None, **params: Any) -> Completion:
+def complete(
+    model: str,
+    messages: Sequence[Mapping[str, Any]],
+    *,
+    cache: ResponseCache | str | os.PathLike[str] | None = None,
+    retry: RetryPolicy | None = None,
+    **params: Any,
+) -> Completion:
     """One chat completion (cached, retried).
 
     Args:

@@ -36,8 +36,12 @@ def cache_key(req: ChatRequest) -> str:
     }
     # Added only when set, so that the keys of requests without them (every cached answer made before
     # they existed) stay the same.
-    for name, value in (("reasoning_effort", req.reasoning_effort), ("omit", sorted(req.omit) or None),
-                        ("extra_body", dict(req.extra_body) if req.extra_body else None), ("retry_budget", req.retry_budget)):
+    for name, value in (
+        ("reasoning_effort", req.reasoning_effort),
+        ("omit", sorted(req.omit) or None),
+        ("extra_body", dict(req.extra_body) if req.extra_body else None),
+        ("retry_budget", req.retry_budget),
+    ):
         if value is not None:
             payload[name] = value
     if req.model.startswith(local.PROVIDER + "/"):

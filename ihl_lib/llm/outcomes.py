@@ -20,7 +20,7 @@ OUTCOMES = ("answered", "truncated", "empty", "provider_blocked", "error")
 class ModelCallError(RuntimeError):
     """A call failed for good (raised by :func:`complete`; batches record it instead)."""
 
-    def __init__(self, message: str, kind: str, result: "Completion | None" = None) -> None:
+    def __init__(self, message: str, kind: str, result: Completion | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.result = result
@@ -96,7 +96,6 @@ def outcome_of(text: str | None, finish_reason: str | None, error_kind: str | No
     if text is None or not str(text).strip():
         return "empty"
     return "truncated" if finish_reason == "length" else "answered"
-
 
 
 FATAL_KINDS = frozenset({"auth", "bad_request", "not_found"})
@@ -208,7 +207,7 @@ def _fatal_message(kind: str, model: str, api_base: str | None, exc: BaseExcepti
     return f"model '{model}': the provider rejected the request as invalid. {detail}"
 
 
-def usage_totals(results: Iterable[Completion]) -> "Any":
+def usage_totals(results: Iterable[Completion]) -> Any:
     """Per-model totals: calls, cached, retried, failed, tokens and cost.
 
     ``cost_usd`` sums the calls made in this batch whose price is known (cached

@@ -42,8 +42,6 @@ PROVIDER_KEY_ENV: dict[str, str] = {
 }
 
 
-
-
 class InvalidRequestError(ValueError):
     """A request is malformed; raised before any model is called."""
 
@@ -245,8 +243,6 @@ def validate_request(req: ChatRequest, index: int | None = None) -> None:
         _provider(req.model, req.api_base)
     except InvalidRequestError as exc:
         raise _fail(index, "model", str(exc)) from None
-
-
 
 
 def clean_api_base(api_base: str | None) -> str | None:
