@@ -31,7 +31,7 @@ def _prompts(n: int = 1) -> pd.DataFrame:
     return sample_prompts(load_prompts("ihl_violations"), n)
 
 
-def _ask(model: str, replies, tmp_path, condition: str = "intervention", n: int = 1):
+def _ask(model: str, replies, tmp_path, condition: str = "intervention", n: int = 1, settings=None):
     server = ProviderServer(PROTOCOL[model.split("/")[0]], replies).start()
     try:
         spec = ModelSpec(model, api_base=server.url)
@@ -44,6 +44,7 @@ def _ask(model: str, replies, tmp_path, condition: str = "intervention", n: int 
             results_root=tmp_path / "results",
             progress=False,
             show_plan=False,
+            settings=settings,
         )
         return responses, server.calls
     finally:
@@ -111,21 +112,7 @@ def test_a_reply_of_the_default_length_is_not_cut(model, tmp_path):
 def test_the_old_256_token_cap_would_have_cut_it(tmp_path):
     from ihl_lib.runs import RunSettings
 
-    server = ProviderServer("anthropic", ["long"]).start()
-    try:
-        responses = run(
-            [ModelSpec(STUDY_MODELS["claude-3-7-sonnet"], api_base=server.url)],
-            _prompts(),
-            "baseline",
-            run_name="p",
-            settings=RunSettings(max_tokens=256),
-            cache=tmp_path / "c",
-            results_root=tmp_path / "r",
-            progress=False,
-            show_plan=False,
-        )
-    finally:
-        server.stop()
+    responses, _ = _ask(STUDY_MODELS["claude-3-7-sonnet"], ["long"], tmp_path, "baseline", settings=RunSettings(max_tokens=256))
     assert responses.loc[0, "outcome"] == "truncated" and responses.loc[0, "finish_reason"] == "length"
 
 
@@ -133,27 +120,22 @@ def test_a_reasoning_model_that_spends_its_budget_thinking_is_retried_once_with_
     from ihl_lib.runs import RunSettings
 
     # With an explicit small budget there is no retry: the reasoning eats it and the reply is empty.
-    server = ProviderServer("openai", ["reasoning"]).start()
-    try:
-        small = run(
-            [ModelSpec(STUDY_MODELS["o3-mini"], api_base=server.url)],
-            _prompts(),
-            "baseline",
-            run_name="p",
-            settings=RunSettings(max_tokens=256),
-            cache=tmp_path / "c",
-            results_root=tmp_path / "r",
-            progress=False,
-            show_plan=False,
-        )
-    finally:
-        server.stop()
+    small, _ = _ask(STUDY_MODELS["o3-mini"], ["reasoning"], tmp_path / "small", "baseline", settings=RunSettings(max_tokens=256))
     assert small.loc[0, "outcome"] == "empty"
-    # The profile's budget answers it; a budget that is too small for once is retried with twice the budget.
+    # The profile's budget answers it in one call.
     responses, calls = _ask(STUDY_MODELS["o3-mini"], ["reasoning"], tmp_path)
-    assert responses.loc[0, "outcome"] == "answered" and len(calls) == 1
+    assert responses.loc[0, "outcome"] == "answered" and len(calls) == 1 and not responses.loc[0, "budget_retried"]
+
+
+def test_when_even_the_profiles_budget_is_spent_thinking_one_retry_gets_twice_it(tmp_path, monkeypatch):
+    from ihl_lib import provider_servers
+
     profile = generation_profile(ModelSpec(STUDY_MODELS["o3-mini"]))
-    assert profile.max_tokens > 3000 + LONG_REPLY_TOKENS
+    monkeypatch.setattr(provider_servers, "REASONING_TOKENS", profile.max_tokens - 100)  # leaves 100 tokens of answer
+    responses, calls = _ask(STUDY_MODELS["o3-mini"], ["reasoning", "reasoning"], tmp_path)
+    assert [c.body["max_completion_tokens"] for c in calls] == [profile.max_tokens, 2 * profile.max_tokens]
+    assert responses.loc[0, "outcome"] == "answered" and bool(responses.loc[0, "budget_retried"])
+    assert len(responses.loc[0, "response"].split()) == LONG_REPLY_TOKENS
 
 
 @pytest.mark.parametrize(

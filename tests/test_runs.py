@@ -202,27 +202,19 @@ def test_sample_is_reproducible_and_keeps_source(prompts):
 
 def test_embedded_model_runs_both_conditions(prompts, tmp_path):
     two = prompts.head(2)
-    base = run(
-        None,
-        two,
-        "baseline",
-        run_name="local",
-        cache=tmp_path / "c",
-        results_root=tmp_path / "r",
-        progress=False,
-        show_plan=False,
-        settings=RunSettings(max_tokens=24),
-    )
-    inter = run(
-        None,
-        two,
-        "intervention",
-        run_name="local",
-        cache=tmp_path / "c",
-        results_root=tmp_path / "r",
-        progress=False,
-        show_plan=False,
-        settings=RunSettings(max_tokens=24),
+    base, inter = (
+        run(
+            None,
+            two,
+            condition,
+            run_name="local",
+            cache=tmp_path / "c",
+            results_root=tmp_path / "r",
+            progress=False,
+            show_plan=False,
+            settings=RunSettings(max_tokens=24),
+        )
+        for condition in ("baseline", "intervention")
     )
     assert base["error"].isna().all() and inter["error"].isna().all()
     assert (base["response_model"] == "SmolLM2-135M-Instruct.Q4_1").all()
