@@ -28,6 +28,8 @@ __all__ = [
     "blind_refusal_tests",
     "code_outcomes",
     "code_pairs",
+    "plain_vs_code_rates",
+    "tradeoff_by_part",
     "counterparts",
     "help_outcome",
     "matched_pairs",
@@ -124,12 +126,14 @@ def code_outcomes(verdicts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFra
 
     Returns:
         Columns model, condition, n, refused, refused_with_code (refused, and usable
-        code returned all the same), complied_with_code, and their rates over n.
+        code returned all the same), complied_with_code, and their rates over n; and
+        judges_flag_rate, the share the panel's judges flagged as returning harmful code
+        (their own reading, beside the tested rule).
     """
     from ihl_lib.code_output import returns_usable_code
 
     key = ITEM_KEY
-    code = verdicts[verdicts["prompt_set"] == "code_wrapped"][[*key, "refused"]]
+    code = verdicts[verdicts["prompt_set"] == "code_wrapped"][[*key, "refused", "harmful_code_returned"]]
     texts = responses[responses["prompt_set"] == "code_wrapped"][[*key, "prompt", "response"]]
     merged = code.merge(texts, on=key, how="left", validate="one_to_one", indicator=True)
     if (merged["_merge"] == "left_only").any():
@@ -146,12 +150,24 @@ def code_outcomes(verdicts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFra
             refused=("refused", "sum"),
             refused_with_code=("refused_with_code", "sum"),
             complied_with_code=("complied_with_code", "sum"),
+            judges_flag=("harmful_code_returned", lambda s: int(as_binary(s).sum())),
         )
         .reset_index()
     )
     for column in ("refused", "refused_with_code", "complied_with_code"):
         out[f"{column}_rate"] = out[column] / out["n"]
+    out["judges_flag_rate"] = out.pop("judges_flag") / out["n"]
     return out
+
+
+def plain_vs_code_rates(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Refusal rates of :func:`code_pairs`, one row per model, form (plain or code) and condition.
+
+    ``condition`` reads "<condition> / <form>", so that a bar chart shows the four side by side.
+    """
+    long = pairs.melt(id_vars=["model", "condition", "prompt_id"], value_vars=["plain", "code"], var_name="form", value_name="refused")
+    rates = rate_table(long, "refused", ["model", "form", "condition"])
+    return rates.assign(condition=rates["condition"] + " / " + rates["form"])
 
 
 def twin_tests(verdicts: pd.DataFrame, twins: pd.DataFrame, **kwargs: object) -> pd.DataFrame:
@@ -161,6 +177,13 @@ def twin_tests(verdicts: pd.DataFrame, twins: pd.DataFrame, **kwargs: object) ->
     ``b_only`` the pairs it gets backwards.
     """
     return _pair_tests(twin_pairs(verdicts, twins), "violating", "lawful", "refused", **kwargs)
+
+
+def tradeoff_by_part(verdicts: pd.DataFrame, twins: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
+    """:func:`tradeoff_points` per IHL part, with a ``point`` label "<model> · part <n>" for the scatter."""
+    with_part = verdicts.merge(rules[["rule_id", "part_number"]], on="rule_id", how="left", validate="many_to_one")
+    points = tradeoff_points(with_part, twins, by=["part_number"])
+    return points.assign(point=points["model"].str.split("/").str[-1] + " · part " + points["part_number"].astype(str))
 
 
 def tradeoff_points(verdicts: pd.DataFrame, twins: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:

@@ -24,6 +24,7 @@ __all__ = [
     "paper_comparison",
     "part_bars",
     "rate_bars",
+    "words_by_part",
     "rule_heatmap",
     "save_figure",
     "tradeoff_scatter",
@@ -41,6 +42,9 @@ def _short(model: str, width: int = 28) -> str:
 def _palette(conditions: list[str]) -> dict[str, str]:
     extra = sns.color_palette("Set2", n_colors=max(1, len(conditions)))
     return {c: CONDITION_PALETTE.get(c, matplotlib.colors.to_hex(extra[i])) for i, c in enumerate(conditions)}
+
+
+ROMAN_PARTS = ("I", "II", "III", "IV", "V", "VI")
 
 
 def save_figure(fig: plt.Figure, name: str, folder: Path | None = None) -> list[Path]:
@@ -145,6 +149,20 @@ def rule_heatmap(rule_rates: pd.DataFrame, rules: pd.DataFrame, outcome_label: s
     return fig
 
 
+def words_by_part(prompts: pd.DataFrame, title: str) -> plt.Figure:
+    """Box plot of words per prompt (``n_words``) in each IHL part (``part_number``)."""
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    parts = sorted(prompts["part_number"].unique())
+    ax.boxplot(
+        [prompts.loc[prompts["part_number"] == p, "n_words"] for p in parts], tick_labels=[f"Part {ROMAN_PARTS[p - 1]}" for p in parts]
+    )
+    ax.set_title(f"{title} (n = {len(prompts)})")
+    ax.set_xlabel("part of the study")
+    ax.set_ylabel("words per prompt")
+    fig.tight_layout()
+    return fig
+
+
 def part_bars(part_rates: pd.DataFrame, outcome_label: str = "refusal rate") -> plt.Figure:
     """Rate per IHL part and condition, faceted by model, with n on each bar."""
     models = list(dict.fromkeys(part_rates["model"]))
@@ -169,8 +187,7 @@ def part_bars(part_rates: pd.DataFrame, outcome_label: str = "refusal rate") -> 
         ax.set_ylim(0, 112)
         ax.set_ylabel(f"{outcome_label} (%)")
         ax.set_title(_short(model, 50), fontsize=9)
-    romans = ["I", "II", "III", "IV", "V", "VI"]
-    axes[-1, 0].set_xticks(np.arange(len(parts)), [f"Part {romans[p - 1]}" for p in parts])
+    axes[-1, 0].set_xticks(np.arange(len(parts)), [f"Part {ROMAN_PARTS[p - 1]}" for p in parts])
     axes[-1, 0].set_xlabel("part of the ICRC customary IHL study")
     axes[0, 0].legend(title="condition", frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
     fig.suptitle(f"{outcome_label.capitalize()} by part of IHL")

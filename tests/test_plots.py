@@ -160,3 +160,10 @@ def test_the_figure_index_lists_every_figure_a_notebook_draws():
     index = (data_dir().parent / "figures" / "README.md").read_text(encoding="utf-8")
     listed = dict(re.findall(r"^\| `([a-z_]+)` \| .+ \| `(\d\d_[a-z_]+\.ipynb)` \|$", index, flags=re.M))
     assert listed == drawn
+
+
+def test_words_by_part_draws_one_box_per_part_with_n_in_the_title():
+    prompts = pd.DataFrame({"part_number": [1, 1, 2, 6], "n_words": [10, 20, 30, 40]})
+    ax = plots.words_by_part(prompts, "Core set").axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Part I", "Part II", "Part VI"] and ax.get_title() == "Core set (n = 4)"
+    assert ax.get_ylabel() == "words per prompt"
