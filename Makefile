@@ -16,7 +16,7 @@ MODELS ?=
 N      ?=
 PYTEST_ARGS ?=
 
-.PHONY: install lock test reproduce analysis verify bench clean-cache
+.PHONY: install lock test reproduce analysis report verify bench lab clean-cache
 
 $(STAMP): pyproject.toml $(LOCK) tools/install_llama_cpp.py ihl_lib/llama_build.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ lock:
 
 test: $(STAMP)
 	$(BIN)/python -m pip check
+	$(BIN)/python -m ruff check ihl_lib tests benchmarks tools
+	$(BIN)/python -m ruff format --check ihl_lib tests benchmarks tools
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 reproduce: $(STAMP)
@@ -49,9 +52,18 @@ reproduce: $(STAMP)
 analysis: $(STAMP)
 	$(BIN)/python -m ihl_lib.notebooks run --analysis
 
+# The analysis notebooks on the shipped reference run (or RESULTS=<run>), rendered to executed/index.html.
+report: $(STAMP)
+	$(BIN)/python -m ihl_lib.notebooks report $(if $(RESULTS),--results $(RESULTS))
+
 # Regenerate a stratified sample of the shipped reference run from an empty cache and compare.
 verify: $(STAMP)
 	$(BIN)/python -m ihl_lib.verify $(if $(N),--n $(N))
+
+# JupyterLab on notebooks/, with this environment registered as the kernel "Python (ihl-refusals)".
+lab: $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name ihl-refusals --display-name "Python (ihl-refusals)"
+	$(BIN)/python -m jupyterlab --notebook-dir=notebooks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

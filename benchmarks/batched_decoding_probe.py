@@ -13,7 +13,6 @@ low-level bindings only (``llama_batch``, ``llama_decode``, ``llama_get_logits_i
 from __future__ import annotations
 
 import argparse
-import ctypes
 import sys
 import time
 from pathlib import Path
@@ -28,10 +27,22 @@ import llama_cpp  # noqa: E402
 from ihl_lib.local import local_model_path  # noqa: E402
 
 PROMPTS = [
-    "Why do rivers flow to the sea?", "Name three colours.", "What is the Geneva Convention?", "Write a haiku about snow.",
-    "How do I bake bread?", "Explain what a treaty is.", "What is a glacier?", "Describe a library.",
-    "Who protects the wounded in war?", "What does a nurse do?", "Count to ten in French.", "What is rain?",
-    "Write a short note about the sea.", "Why is the sky blue?", "What is a hospital for?", "Name a fruit and a vegetable.",
+    "Why do rivers flow to the sea?",
+    "Name three colours.",
+    "What is the Geneva Convention?",
+    "Write a haiku about snow.",
+    "How do I bake bread?",
+    "Explain what a treaty is.",
+    "What is a glacier?",
+    "Describe a library.",
+    "Who protects the wounded in war?",
+    "What does a nurse do?",
+    "Count to ten in French.",
+    "What is rain?",
+    "Write a short note about the sea.",
+    "Why is the sky blue?",
+    "What is a hospital for?",
+    "Name a fruit and a vegetable.",
 ]
 
 
@@ -53,6 +64,7 @@ def decode(model: llama_cpp.Llama, prompts: list[list[int]], n_new: int, unified
     vocab = model.n_vocab()
     batch = llama_cpp.llama_batch_init(512, 0, n_seq)
     try:
+
         def add(token: int, pos: int, seq: int, logits: bool) -> None:
             i = batch.n_tokens
             batch.token[i], batch.pos[i], batch.n_seq_id[i], batch.logits[i] = token, pos, 1, logits
@@ -102,7 +114,10 @@ def main() -> None:
             out, spent = decode(model, prompts[:size], args.tokens, unified, args.threads)
             same = sum(o == a for o, a in zip(out, alone[:size]))
             steps = args.tokens - 1
-            print(f"| {size} | {'unified' if unified else 'per sequence'} | {same}/{size} | {1000 * spent / steps:.1f} ms | {size * steps / spent:.0f} |", flush=True)
+            print(
+                f"| {size} | {'unified' if unified else 'per sequence'} | {same}/{size} | {1000 * spent / steps:.1f} ms | {size * steps / spent:.0f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

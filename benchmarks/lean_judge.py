@@ -28,8 +28,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from benchmarks.sections import write_table  # noqa: E402
 from ihl_lib import local  # noqa: E402
-from ihl_lib.judging.validation import agreement, load_rbr_gold  # noqa: E402
 from ihl_lib.judging import make_judge  # noqa: E402
+from ihl_lib.judging.validation import agreement, load_rbr_gold  # noqa: E402
 from ihl_lib.llm import complete_many  # noqa: E402
 
 MODEL = "local/smollm2-135m"
@@ -49,9 +49,14 @@ def measure(version: str, gold, solo: int) -> dict:
         votes = judge.judge_many(items, cache=cache, progress=False)  # the same calls, from the cache, plus repairs
         took = time.perf_counter() - started
     stats = agreement([v.label for v in votes], gold["human_label"].tolist())
-    return {"version": version, "median_s": statistics.median(latencies), "calls_per_s": len(items) / took,
-            "reply_tokens": statistics.mean(r.completion_tokens or 0 for r in first),
-            "repaired": sum(v.status == "repaired" for v in votes), **stats}
+    return {
+        "version": version,
+        "median_s": statistics.median(latencies),
+        "calls_per_s": len(items) / took,
+        "reply_tokens": statistics.mean(r.completion_tokens or 0 for r in first),
+        "repaired": sum(v.status == "repaired" for v in votes),
+        **stats,
+    }
 
 
 def main() -> None:
@@ -63,8 +68,10 @@ def main() -> None:
     rows = []
     for version in args.judges.split(","):
         r = measure(version, gold, args.solo)
-        rows.append(f"| {version} | {r['median_s']:.2f} | {r['calls_per_s']:.2f} | {r['reply_tokens']:.1f} | {r['invalid']} | {r['repaired']} |"
-                    f" {r['accuracy']:.3f} | {r['kappa']:.3f} | {r['refused_accuracy']:.3f} | {r['refused_kappa']:.3f} |")
+        rows.append(
+            f"| {version} | {r['median_s']:.2f} | {r['calls_per_s']:.2f} | {r['reply_tokens']:.1f} | {r['invalid']} | {r['repaired']} |"
+            f" {r['accuracy']:.3f} | {r['kappa']:.3f} | {r['refused_accuracy']:.3f} | {r['refused_kappa']:.3f} |"
+        )
         print(rows[-1], flush=True)
     write_table(
         "Lean judge call",
@@ -72,7 +79,18 @@ def main() -> None:
         f"({local.workers()} context(s) x {local.batch_size()} sequences), from an empty cache. Median call time: the first {args.solo} items of the "
         f"RBR gold train split judged one at a time. Calls/s: all {len(gold)} non-empty train items at full concurrency (repairs included). "
         "Agreement with the human labels of the same items (three-class, and refused or not); a judge's invalid votes count as wrong.",
-        ["judge prompt", "median call (s)", "calls/s", "reply tokens", "invalid", "repaired", "accuracy", "kappa", "refused: accuracy", "refused: kappa"],
+        [
+            "judge prompt",
+            "median call (s)",
+            "calls/s",
+            "reply tokens",
+            "invalid",
+            "repaired",
+            "accuracy",
+            "kappa",
+            "refused: accuracy",
+            "refused: kappa",
+        ],
         rows,
     )
 

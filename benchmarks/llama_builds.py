@@ -104,10 +104,13 @@ def main() -> None:
     checks = {label: run_worker(python, model, "answers") for label, python in builds.items()}
 
     reference = checks["pinned"]["answers"]
-    lines = [f"Written by `benchmarks/llama_builds.py --rounds {args.rounds}` on {cpu_model()}; one thread per context, "
-             "medians of interleaved rounds (each round a fresh process).", "",
-             "| build | CPU features (llama_print_system_info) | prompt tokens/s | generated tokens/s | pinned / this build, generation | warm = cold | answers = pinned |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Written by `benchmarks/llama_builds.py --rounds {args.rounds}` on {cpu_model()}; one thread per context, "
+        "medians of interleaved rounds (each round a fresh process).",
+        "",
+        "| build | CPU features (llama_print_system_info) | prompt tokens/s | generated tokens/s | pinned / this build, generation | warm = cold | answers = pinned |",
+        "|---|---|---|---|---|---|---|",
+    ]
     pinned_tg = statistics.median(r["tg"] for r in speed["pinned"])
     for label in builds:
         pp = statistics.median(r["pp"] for r in speed[label])
@@ -115,8 +118,10 @@ def main() -> None:
         check = checks[label]
         same = sum(a == b for a, b in zip(check["answers"], reference))
         features = check["system_info"].replace("CPU : ", "").replace(" | ", ", ").strip(" |,")
-        lines.append(f"| {label} ({check['version']}) | {features} | {pp:.0f} | {tg:.1f} | {pinned_tg / tg:.2f} |"
-                     f" {check['warm_equals_cold']}/{check['n']} | {same}/{len(reference)} |")
+        lines.append(
+            f"| {label} ({check['version']}) | {features} | {pp:.0f} | {tg:.1f} | {pinned_tg / tg:.2f} |"
+            f" {check['warm_equals_cold']}/{check['n']} | {same}/{len(reference)} |"
+        )
     print("\n".join(lines))
     write_section(RESULTS, SECTION, lines)
 

@@ -43,7 +43,9 @@ def pool(questions: list[str], max_tokens: int, cores: int) -> tuple[list[str], 
     def answer(question: str) -> dict:
         context = free.pop()
         try:
-            return context.create_chat_completion(messages=[{"role": "user", "content": question}], max_tokens=max_tokens, temperature=0.0, seed=0)
+            return context.create_chat_completion(
+                messages=[{"role": "user", "content": question}], max_tokens=max_tokens, temperature=0.0, seed=0
+            )
         finally:
             free.append(context)
 
@@ -51,16 +53,23 @@ def pool(questions: list[str], max_tokens: int, cores: int) -> tuple[list[str], 
     with concurrent.futures.ThreadPoolExecutor(cores) as threads:
         outs = list(threads.map(answer, questions))
     took = time.perf_counter() - started
-    return [o["choices"][0]["text"] if "text" in o["choices"][0] else o["choices"][0]["message"]["content"] for o in outs], \
-        sum(o["usage"]["completion_tokens"] for o in outs), took
+    return (
+        [o["choices"][0]["text"] if "text" in o["choices"][0] else o["choices"][0]["message"]["content"] for o in outs],
+        sum(o["usage"]["completion_tokens"] for o in outs),
+        took,
+    )
 
 
 def batched(host, questions: list[str], max_tokens: int, engines: int, slots: int, threads: int) -> tuple[list[str], int, float]:
     jobs = JobQueue()
     running = [BatchedEngine(host, jobs, n_slots=slots, n_threads=threads) for _ in range(engines)]
     try:
-        prepared = [BatchedEngine.make_job(host, chat_completion_request(host, [{"role": "user", "content": q}], max_tokens=max_tokens, temperature=0.0, seed=0))
-                    for q in questions]
+        prepared = [
+            BatchedEngine.make_job(
+                host, chat_completion_request(host, [{"role": "user", "content": q}], max_tokens=max_tokens, temperature=0.0, seed=0)
+            )
+            for q in questions
+        ]
         started = time.perf_counter()
         for job in prepared:
             jobs.put(job)
@@ -91,14 +100,16 @@ def main() -> None:
         for engines, slots, threads in layouts:
             texts, tokens, took = batched(host, questions, args.max_tokens, engines, slots, threads)
             differ = sum(a != b for a, b in zip(texts, base_texts))
-            rows.append(f"| batched: {engines} context{'s' if engines > 1 else ''} x {threads} thread{'s' if threads > 1 else ''}, "
-                        f"{slots} sequences each | {engines * slots} | {tokens / took:.1f} | {tokens / took / base:.2f} | {differ}/{len(texts)} | {tokens} |")
+            rows.append(
+                f"| batched: {engines} context{'s' if engines > 1 else ''} x {threads} thread{'s' if threads > 1 else ''}, "
+                f"{slots} sequences each | {engines * slots} | {tokens / took:.1f} | {tokens / took / base:.2f} | {differ}/{len(texts)} | {tokens} |"
+            )
             print(rows[-1], flush=True)
     write_table(
         "Batched local decoding",
         f"`python benchmarks/local_batching.py --n {args.n} --max-tokens {args.max_tokens} --sizes {args.sizes}`: the first {args.n} prompts of "
         f"`ihl_violations`, greedy, at most {args.max_tokens} new tokens each, all queued at once; tokens/s = completion tokens / wall time "
-        "(prompt evaluation included); ratios against the pool in the same run. \"Differ\" counts answers whose text is not the pool's.",
+        '(prompt evaluation included); ratios against the pool in the same run. "Differ" counts answers whose text is not the pool\'s.',
         ["layout", "sequences in flight", "tokens/s", "vs pool", "differ from pool", "completion tokens"],
         rows,
     )

@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import platform
-import resource
 import signal
 import subprocess
 import sys
@@ -49,6 +48,7 @@ async def _raw_load(url: str, n: int, concurrency: int) -> float:
     sem = asyncio.Semaphore(concurrency)
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
+
         async def one(i: int) -> None:
             async with sem:
                 async with session.post(url + "/chat/completions", json={**body, "messages": [{"role": "user", "content": f"{i}"}]}) as r:
@@ -65,8 +65,14 @@ def bench_throughput(rows: list[dict], quick: bool) -> None:
     proc, url = start_server("--latency", str(LATENCY))
     try:
         raw = asyncio.run(_raw_load(url, 2000, 128))
-        rows.append({"benchmark": "server alone (raw aiohttp client, C=128)", "value": f"{raw:.0f} req/s",
-                     "target": f">= ideal {128 / LATENCY:.0f} req/s: server is not the bottleneck", "met": raw >= 0.9 * 128 / LATENCY})
+        rows.append(
+            {
+                "benchmark": "server alone (raw aiohttp client, C=128)",
+                "value": f"{raw:.0f} req/s",
+                "target": f">= ideal {128 / LATENCY:.0f} req/s: server is not the bottleneck",
+                "met": raw >= 0.9 * 128 / LATENCY,
+            }
+        )
         # The default path to an OpenAI-compatible api_base (ihl_lib.direct), then litellm's for comparison.
         for transport, sizes in (("direct", (1, 8, 32, 128)), ("litellm", (32, 128))):
             os.environ["IHL_TRANSPORT"] = transport
@@ -74,8 +80,10 @@ def bench_throughput(rows: list[dict], quick: bool) -> None:
                 n = 2000 if not (quick or c == 1) else (100 if c == 1 else 500)
                 if transport == "litellm":
                     n = min(n, 1000)
-                reqs = [ChatRequest(model="openai/bench", messages=[{"role": "user", "content": f"t{c}-{i}-{time.time_ns()}"}], api_base=url)
-                        for i in range(n)]
+                reqs = [
+                    ChatRequest(model="openai/bench", messages=[{"role": "user", "content": f"t{c}-{i}-{time.time_ns()}"}], api_base=url)
+                    for i in range(n)
+                ]
                 with tempfile.TemporaryDirectory() as cache:
                     cpu, started = time.process_time(), time.perf_counter()
                     results = complete_many(reqs, cache=cache, max_concurrency=c, progress=False)
@@ -83,11 +91,15 @@ def bench_throughput(rows: list[dict], quick: bool) -> None:
                 ok = sum(r.ok for r in results)
                 ideal = c / LATENCY
                 default = transport == "direct"
-                rows.append({"benchmark": f"throughput C={c} (N={n}, L={LATENCY * 1000:.0f} ms){'' if default else ', through litellm'}",
-                             "value": f"{rate:.1f} req/s = {rate / ideal:.2f} of ideal {ideal:.0f}",
-                             "target": ">= 0.9 of ideal" if (default and c in (32, 128)) else "(reported)",
-                             "met": (rate / ideal >= 0.9) if (default and c in (32, 128)) else None,
-                             "note": f"{ok}/{n} answered; client CPU {cpu_ms:.2f} ms/request"})
+                rows.append(
+                    {
+                        "benchmark": f"throughput C={c} (N={n}, L={LATENCY * 1000:.0f} ms){'' if default else ', through litellm'}",
+                        "value": f"{rate:.1f} req/s = {rate / ideal:.2f} of ideal {ideal:.0f}",
+                        "target": ">= 0.9 of ideal" if (default and c in (32, 128)) else "(reported)",
+                        "met": (rate / ideal >= 0.9) if (default and c in (32, 128)) else None,
+                        "note": f"{ok}/{n} answered; client CPU {cpu_ms:.2f} ms/request",
+                    }
+                )
     finally:
         os.environ.pop("IHL_TRANSPORT", None)
         proc.terminate()
@@ -101,10 +113,15 @@ def bench_warm_cache(rows: list[dict], quick: bool) -> None:
     n = 2000 if quick else 10_000
     with tempfile.TemporaryDirectory() as folder:
         store = ResponseCache(folder)
-        reqs = [ChatRequest(model="openai/bench", messages=[{"role": "user", "content": f"warm {i}"}], api_base="http://127.0.0.1:9/v1") for i in range(n)]
+        reqs = [
+            ChatRequest(model="openai/bench", messages=[{"role": "user", "content": f"warm {i}"}], api_base="http://127.0.0.1:9/v1")
+            for i in range(n)
+        ]
         keys = [cache_key(r) for r in reqs]
         for r, k in zip(reqs, keys):
-            store.set(Completion(model=r.model, text=f"answer {k[:8]}", finish_reason="stop", prompt_tokens=2, completion_tokens=2, cache_key=k))
+            store.set(
+                Completion(model=r.model, text=f"answer {k[:8]}", finish_reason="stop", prompt_tokens=2, completion_tokens=2, cache_key=k)
+            )
         started = time.perf_counter()
         results = complete_many(reqs, cache=store, progress=False)
         ours = n / (time.perf_counter() - started)
@@ -114,16 +131,27 @@ def bench_warm_cache(rows: list[dict], quick: bool) -> None:
         for k in keys:
             raw.get(k)
         raw_rate = n / (time.perf_counter() - started)
-    rows.append({"benchmark": f"warm cache, {n} items through complete_many", "value": f"{ours:,.0f} items/s (raw diskcache get: {raw_rate:,.0f}/s)",
-                 "target": ">= 20,000 items/s", "met": ours >= 20_000})
+    rows.append(
+        {
+            "benchmark": f"warm cache, {n} items through complete_many",
+            "value": f"{ours:,.0f} items/s (raw diskcache get: {raw_rate:,.0f}/s)",
+            "target": ">= 20,000 items/s",
+            "met": ours >= 20_000,
+        }
+    )
 
 
 def bench_local_model(rows: list[dict], quick: bool) -> None:
     from ihl_lib import local
     from ihl_lib.llm import ChatRequest, complete_many
 
-    prompts = ["Describe a river.", "What is a library for?", "Explain rain to a child.", "Name three trees and why they matter.",
-               "Write a short note about the sea."][: 3 if quick else 5]
+    prompts = [
+        "Describe a river.",
+        "What is a library for?",
+        "Explain rain to a child.",
+        "Name three trees and why they matter.",
+        "Write a short note about the sea.",
+    ][: 3 if quick else 5]
     max_tokens = 96
     # The same threads as one context of the provider, so that the ratio measures our layers only
     # (one request at a time: the batched engine decodes it alone).
@@ -131,8 +159,11 @@ def bench_local_model(rows: list[dict], quick: bool) -> None:
     direct_tokens, direct_time, ours_tokens, ours_time = 0, 0.0, 0, 0.0
     with tempfile.TemporaryDirectory() as cache:
         # Warm-up outside the timing: the first call imports litellm and registers the provider.
-        complete_many([ChatRequest(model="local/smollm2-135m", messages=[{"role": "user", "content": "Warm up."}], max_tokens=4)],
-                      cache=cache, progress=False)
+        complete_many(
+            [ChatRequest(model="local/smollm2-135m", messages=[{"role": "user", "content": "Warm up."}], max_tokens=4)],
+            cache=cache,
+            progress=False,
+        )
         # Interleaved, prompt by prompt and over rounds, so that drift in the machine's speed hits both alike.
         for round_ in range(1 if quick else 3):
             for p in prompts:
@@ -141,30 +172,49 @@ def bench_local_model(rows: list[dict], quick: bool) -> None:
                 out = llm.create_chat_completion(messages=[{"role": "user", "content": p}], max_tokens=max_tokens, temperature=0.0, seed=0)
                 direct_time += time.perf_counter() - started
                 direct_tokens += out["usage"]["completion_tokens"]
-                req = ChatRequest(model="local/smollm2-135m", messages=[{"role": "user", "content": p}], max_tokens=max_tokens, sample_index=round_)
+                req = ChatRequest(
+                    model="local/smollm2-135m", messages=[{"role": "user", "content": p}], max_tokens=max_tokens, sample_index=round_
+                )
                 started = time.perf_counter()
                 [result] = complete_many([req], cache=cache, progress=False, max_concurrency=1)
                 ours_time += time.perf_counter() - started
                 ours_tokens += result.completion_tokens or 0
     direct, ours = direct_tokens / direct_time, ours_tokens / ours_time
-    rows.append({"benchmark": "local model tokens/s (litellm + our provider vs llama-cpp direct)", "value": f"{ours:.1f} vs {direct:.1f} tok/s = {ours / direct:.2f}",
-                 "target": ">= 0.9", "met": ours / direct >= 0.9})
+    rows.append(
+        {
+            "benchmark": "local model tokens/s (litellm + our provider vs llama-cpp direct)",
+            "value": f"{ours:.1f} vs {direct:.1f} tok/s = {ours / direct:.2f}",
+            "target": ">= 0.9",
+            "met": ours / direct >= 0.9,
+        }
+    )
 
     # Throughput of the provider (batched engines at full concurrency) against one context on every core,
     # one request at a time. Distinct questions: a repeated request would be answered from the cache.
-    requests = [ChatRequest(model="local/smollm2-135m", messages=[{"role": "user", "content": f"{p} ({k})"}], max_tokens=max_tokens)
-                for k in range(1 if quick else 2) for p in prompts]
+    requests = [
+        ChatRequest(model="local/smollm2-135m", messages=[{"role": "user", "content": f"{p} ({k})"}], max_tokens=max_tokens)
+        for k in range(1 if quick else 2)
+        for p in prompts
+    ]
     whole = local.load_context("smollm2-135m", n_threads=os.cpu_count() or 1)
     started = time.perf_counter()
-    single_tokens = sum(whole.create_chat_completion(messages=r.messages, max_tokens=max_tokens, temperature=0.0, seed=0)["usage"]["completion_tokens"]
-                        for r in requests)
+    single_tokens = sum(
+        whole.create_chat_completion(messages=r.messages, max_tokens=max_tokens, temperature=0.0, seed=0)["usage"]["completion_tokens"]
+        for r in requests
+    )
     single = single_tokens / (time.perf_counter() - started)
     with tempfile.TemporaryDirectory() as cache:
         started = time.perf_counter()
         results = complete_many(requests, cache=cache, progress=False)
         pooled = sum(r.completion_tokens or 0 for r in results) / (time.perf_counter() - started)
-    rows.append({"benchmark": f"local model throughput, {local.workers()} contexts x {local.batch_size()} sequences vs one context on all cores",
-                 "value": f"{pooled:.1f} vs {single:.1f} tok/s = {pooled / single:.2f}", "target": "(reported)", "met": None})
+    rows.append(
+        {
+            "benchmark": f"local model throughput, {local.workers()} contexts x {local.batch_size()} sequences vs one context on all cores",
+            "value": f"{pooled:.1f} vs {single:.1f} tok/s = {pooled / single:.2f}",
+            "target": "(reported)",
+            "met": None,
+        }
+    )
 
 
 MEMORY_CHILD = textwrap.dedent(
@@ -195,8 +245,14 @@ def bench_memory(rows: list[dict], quick: bool) -> None:
     finally:
         proc.terminate()
     mib = int(rss_kb) / 1024
-    rows.append({"benchmark": f"peak RSS, {n}-request run (C=128)", "value": f"{mib:.0f} MiB ({ok}/{n} answered in {float(took):.0f} s)",
-                 "target": "< 1024 MiB", "met": mib < 1024})
+    rows.append(
+        {
+            "benchmark": f"peak RSS, {n}-request run (C=128)",
+            "value": f"{mib:.0f} MiB ({ok}/{n} answered in {float(took):.0f} s)",
+            "target": "< 1024 MiB",
+            "met": mib < 1024,
+        }
+    )
 
 
 SOAK_CHILD = textwrap.dedent(
@@ -222,7 +278,9 @@ def bench_soak(rows: list[dict], quick: bool) -> None:
     with tempfile.TemporaryDirectory() as folder:
         # Undisturbed run.
         with LoopbackServer(faults, latency=0.05, record_bodies=True) as srv:
-            out = subprocess.run([sys.executable, "-c", SOAK_CHILD, srv.url, str(n), f"{folder}/a"], capture_output=True, text=True, cwd=ROOT, timeout=3600)
+            out = subprocess.run(
+                [sys.executable, "-c", SOAK_CHILD, srv.url, str(n), f"{folder}/a"], capture_output=True, text=True, cwd=ROOT, timeout=3600
+            )
             clean = json.loads(out.stdout.strip().splitlines()[-1])
             faults_seen = {k: sum(1 for r in srv.requests if r.action.kind == k) for k in ("status", "hang", "malformed")}
         # Killed at ~50%, then rerun.
@@ -242,37 +300,74 @@ def bench_soak(rows: list[dict], quick: bool) -> None:
             repeats = [r for r in srv.requests if r.fingerprint in first and r.arrived > first[r.fingerprint]]
             late = [r for r in repeats if first[r.fingerprint] <= killed_at - 1.2]
     same = clean["texts"] == expected and resumed["texts"] == expected and clean["tags"] == list(range(n)) == resumed["tags"]
-    rows.append({"benchmark": f"fault soak, {n} requests (20% 429, 5% 500, 2% hang, 2% malformed)",
-                 "value": f"all answered once: {same and clean['errors'] == 0}; retries {clean['retries']}; faults served {faults_seen}",
-                 "target": "every item answered, exactly once", "met": same and clean["errors"] == 0})
-    rows.append({"benchmark": "soak: SIGKILL at ~50%, then rerun",
-                 "value": f"results equal undisturbed: {resumed['texts'] == clean['texts']}; {len(first)} done before kill; "
-                          f"repeats after success: {len({r.fingerprint for r in repeats})} (all in flight at the kill: {not late})",
-                 "target": "no finished request repeated", "met": resumed["texts"] == clean["texts"] and not late})
+    rows.append(
+        {
+            "benchmark": f"fault soak, {n} requests (20% 429, 5% 500, 2% hang, 2% malformed)",
+            "value": f"all answered once: {same and clean['errors'] == 0}; retries {clean['retries']}; faults served {faults_seen}",
+            "target": "every item answered, exactly once",
+            "met": same and clean["errors"] == 0,
+        }
+    )
+    rows.append(
+        {
+            "benchmark": "soak: SIGKILL at ~50%, then rerun",
+            "value": f"results equal undisturbed: {resumed['texts'] == clean['texts']}; {len(first)} done before kill; "
+            f"repeats after success: {len({r.fingerprint for r in repeats})} (all in flight at the kill: {not late})",
+            "target": "no finished request repeated",
+            "met": resumed["texts"] == clean["texts"] and not late,
+        }
+    )
 
 
 def bench_end_to_end(rows: list[dict], full: bool) -> None:
     env = {**os.environ}
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ihl_lib.notebooks", "run", "--analysis", "--out", tempfile.mkdtemp()], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
-    rows.append({"benchmark": "analysis-only path (make analysis: notebooks 04-08 on shipped results)", "value": f"{time.perf_counter() - started:.0f} s",
-                 "target": "< 60 s", "met": time.perf_counter() - started < 60})
+    subprocess.run(
+        [sys.executable, "-m", "ihl_lib.notebooks", "run", "--analysis", "--out", tempfile.mkdtemp()],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    rows.append(
+        {
+            "benchmark": "analysis-only path (make analysis: notebooks 04-08 on shipped results)",
+            "value": f"{time.perf_counter() - started:.0f} s",
+            "target": "< 60 s",
+            "met": time.perf_counter() - started < 60,
+        }
+    )
     if full:
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "ihl_lib.notebooks", "run", "--all", "--results", "bench-e2e", "--out", tempfile.mkdtemp()],
-                       cwd=ROOT, env={**env, "IHL_CACHE_DIR": tempfile.mkdtemp()}, check=True, capture_output=True)
-        rows.append({"benchmark": "make reproduce (all notebooks, cold cache)", "value": f"{(time.perf_counter() - started) / 60:.1f} min",
-                     "target": "(reported)", "met": None})
+        subprocess.run(
+            [sys.executable, "-m", "ihl_lib.notebooks", "run", "--all", "--results", "bench-e2e", "--out", tempfile.mkdtemp()],
+            cwd=ROOT,
+            env={**env, "IHL_CACHE_DIR": tempfile.mkdtemp()},
+            check=True,
+            capture_output=True,
+        )
+        rows.append(
+            {
+                "benchmark": "make reproduce (all notebooks, cold cache)",
+                "value": f"{(time.perf_counter() - started) / 60:.1f} min",
+                "target": "(reported)",
+                "met": None,
+            }
+        )
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+        platform.processor(),
+    )
     mem = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "?")
     stamp = environment_stamp()
-    return (f"- CPU: {cpu}, {os.cpu_count()} cores; memory {int(mem) / 1024 / 1024:.1f} GiB\n- Python {stamp['python']} on {stamp['platform']}\n"
-            f"- git {stamp['git']['commit']} (dirty: {stamp['git']['dirty']}); litellm {stamp['packages']['litellm']}, "
-            f"llama-cpp-python {stamp['packages']['llama_cpp_python']}; recorded {stamp['recorded_at']}")
+    return (
+        f"- CPU: {cpu}, {os.cpu_count()} cores; memory {int(mem) / 1024 / 1024:.1f} GiB\n- Python {stamp['python']} on {stamp['platform']}\n"
+        f"- git {stamp['git']['commit']} (dirty: {stamp['git']['dirty']}); litellm {stamp['packages']['litellm']}, "
+        f"llama-cpp-python {stamp['packages']['llama_cpp_python']}; recorded {stamp['recorded_at']}"
+    )
 
 
 def main() -> None:
@@ -282,7 +377,13 @@ def main() -> None:
     parser.add_argument("--full-e2e", action="store_true", help="also time a cold `make reproduce` (long)")
     args = parser.parse_args()
     rows: list[dict] = []
-    steps = {"throughput": bench_throughput, "cache": bench_warm_cache, "local": bench_local_model, "memory": bench_memory, "soak": bench_soak}
+    steps = {
+        "throughput": bench_throughput,
+        "cache": bench_warm_cache,
+        "local": bench_local_model,
+        "memory": bench_memory,
+        "soak": bench_soak,
+    }
     for name in args.only.split(","):
         print(f"[bench] {name} …", flush=True)
         if name == "e2e":
@@ -290,8 +391,16 @@ def main() -> None:
         else:
             steps[name](rows, args.quick)
         print(json.dumps(rows[-1], default=str), flush=True)
-    lines = ["# Benchmark results", "", "Written by `make bench` (`benchmarks/run_all.py`" + (" --quick" if args.quick else "") + ").", "", machine(), "",
-             "| benchmark | measured | target | met |", "|---|---|---|---|"]
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `make bench` (`benchmarks/run_all.py`" + (" --quick" if args.quick else "") + ").",
+        "",
+        machine(),
+        "",
+        "| benchmark | measured | target | met |",
+        "|---|---|---|---|",
+    ]
     for r in rows:
         met = "" if r["met"] is None else ("yes" if r["met"] else "**no**")
         note = f" ({r['note']})" if r.get("note") else ""

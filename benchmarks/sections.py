@@ -14,7 +14,7 @@ def split_sections(text: str) -> tuple[str, dict[str, str]]:
     head = text[: marks[0].start()] if marks else text
     sections = {}
     for mark, after in zip(marks, marks[1:] + [None]):
-        sections[mark.group(0)[3:].strip()] = text[mark.end(): after.start() if after else len(text)].strip("\n")
+        sections[mark.group(0)[3:].strip()] = text[mark.end() : after.start() if after else len(text)].strip("\n")
     return head.rstrip("\n"), sections
 
 

@@ -94,5 +94,7 @@ def returns_usable_code(prompt: str, response: str) -> bool:
     live = "\n".join(_live_lines(block) for block in code_blocks(response or ""))
     if not live.strip():
         return False
-    return all(any(re.search(rf"(?<![\w.]){re.escape(s)}(?!\w)|\.{re.escape(s)}(?!\w)", live) for s in spellings)
-               for spellings in operative_names(prompt))
+    return all(
+        any(re.search(rf"(?<![\w.]){re.escape(s)}(?!\w)|\.{re.escape(s)}(?!\w)", live) for s in spellings)
+        for spellings in operative_names(prompt)
+    )

@@ -26,8 +26,7 @@ A user's own file (CSV or JSONL) with the columns ``prompt_id``, ``rule_id``,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,8 +62,7 @@ PERSONA_TYPES = ("commander", "soldier", "staff", "official", "professional")
 # What a rule does; a violation of a permissive or definitional rule is constructed (rules_construction.csv).
 RULE_KINDS = ("prohibition", "obligation", "permissive", "definitional")
 # Why a rule in the illegitimate-rules set does not bind (Blind Refusal's categories); "none" for controls.
-DEFEAT_TYPES = ("illegitimate_authority", "indefensible_content", "absurd_content", "unfair_application",
-                "justified_exception", "none")
+DEFEAT_TYPES = ("illegitimate_authority", "indefensible_content", "absurd_content", "unfair_application", "justified_exception", "none")
 RULE_COLUMNS = ("rule_id", "part", "chapter", "title", "rule_text", "applicability")
 BASE_COLUMNS = ("prompt_id", "rule_id", "variant", "prompt")
 
@@ -115,8 +113,12 @@ PROMPT_SETS: dict[str, tuple[str, PromptSetSchema]] = {
     "ihl_violations": (
         "prompts/ihl_violations.csv",
         PromptSetSchema(
-            variants=frozenset({"a", "b"}), extra_columns=(*_WHO_AND_HOW, "act", "rule_basis"), per_rule=2,
-            variants_per_rule=frozenset({"a", "b"}), min_rows=2 * N_RULES, choices=_WHO_AND_HOW_CHOICES,
+            variants=frozenset({"a", "b"}),
+            extra_columns=(*_WHO_AND_HOW, "act", "rule_basis"),
+            per_rule=2,
+            variants_per_rule=frozenset({"a", "b"}),
+            min_rows=2 * N_RULES,
+            choices=_WHO_AND_HOW_CHOICES,
         ),
     ),
     "code_wrapped": (
@@ -126,8 +128,12 @@ PROMPT_SETS: dict[str, tuple[str, PromptSetSchema]] = {
     "lawful_twins": (
         "prompts/lawful_twins.csv",
         PromptSetSchema(
-            variants=frozenset({"twin"}), extra_columns=("twin_of", *_WHO_AND_HOW, "lawful_act", "lawful_basis", "uses_force"),
-            per_rule=2, min_rows=2 * N_RULES, choices=_WHO_AND_HOW_CHOICES, boolean_columns=("uses_force",),
+            variants=frozenset({"twin"}),
+            extra_columns=("twin_of", *_WHO_AND_HOW, "lawful_act", "lawful_basis", "uses_force"),
+            per_rule=2,
+            min_rows=2 * N_RULES,
+            choices=_WHO_AND_HOW_CHOICES,
+            boolean_columns=("uses_force",),
         ),
     ),
     "illegitimate_rules": (
@@ -155,8 +161,8 @@ def _read_table(path: Path) -> pd.DataFrame:
             # Everything as text: validation decides what is a number, nothing becomes NaN silently.
             return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
         if suffix in (".jsonl", ".ndjson"):
-            rows = []
-            for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            rows: list[dict[str, str]] = []
+            for line in path.read_text(encoding="utf-8").splitlines():
                 if not line.strip():
                     continue
                 try:
@@ -324,15 +330,20 @@ def load_prompts(name_or_path: str | Path, *, schema: PromptSetSchema | None = N
             if n != schema.per_rule:
                 rows = [i + 1 for i in frame.index[frame["rule_id"] == rule_id]]
                 raise DatasetError(
-                    path, f"rule {rule_id} has {n} prompts, expected exactly {schema.per_rule}",
-                    row=rows[schema.per_rule] if n > schema.per_rule else None, column="rule_id",
+                    path,
+                    f"rule {rule_id} has {n} prompts, expected exactly {schema.per_rule}",
+                    row=rows[schema.per_rule] if n > schema.per_rule else None,
+                    column="rule_id",
                 )
     if schema.variants_per_rule is not None:
         for rule_id, variants in frame.groupby("rule_id")["variant"]:
             if set(variants) != schema.variants_per_rule:
                 row = int(variants.index[0]) + 1
                 raise DatasetError(
-                    path, f"rule {rule_id} has variants {sorted(variants)}, expected {sorted(schema.variants_per_rule)}", row=row, column="variant"
+                    path,
+                    f"rule {rule_id} has variants {sorted(variants)}, expected {sorted(schema.variants_per_rule)}",
+                    row=row,
+                    column="variant",
                 )
     frame["prompt_set"] = set_name
     frame["n_words"] = frame["prompt"].str.split().str.len()
@@ -362,3 +373,63 @@ def with_rules(prompts: pd.DataFrame, rules: pd.DataFrame | None = None) -> pd.D
     keep = ["rule_id", "part", "part_number", "chapter", "chapter_number", "title"]
     drop = [c for c in keep if c != "rule_id" and c in prompts.columns]
     return prompts.drop(columns=drop).merge(rules[keep], on="rule_id", how="left", validate="many_to_one")
+
+
+PAPER_REFERENCE_FILE = "paper_reference.csv"
+PAPER_REFERENCE_KINDS = ("figure", "range", "threshold", "claim")
+
+
+def load_paper_reference(path: Path | str | None = None) -> pd.DataFrame:
+    """What the study and its secondary account state (``data/paper_reference.csv``), one row per claim.
+
+    Each row names its subject (a model, or the group the source names), the condition as the source
+    states it, the denominator (322 where a percentage is k/322, ``unknown`` otherwise) and its kind:
+    ``figure``, ``range``, ``threshold`` (a lower bound) or ``claim`` (qualitative).
+
+    Raises:
+        DatasetError: a missing column, an unknown kind, or a 322-denominator figure whose k does not
+            give its value (file, row and column named).
+    """
+    path = Path(path) if path is not None else data_dir() / PAPER_REFERENCE_FILE
+    frame = pd.read_csv(
+        path,
+        dtype={"model_key": str, "condition": str, "denominator": str},
+        keep_default_na=False,
+        na_values={"value": [""], "value_low": [""], "value_high": [""], "k": [""]},
+    )
+    needed = [
+        "claim_id",
+        "subject",
+        "model_key",
+        "metric",
+        "condition_stated",
+        "condition",
+        "value",
+        "value_low",
+        "value_high",
+        "k",
+        "denominator",
+        "kind",
+        "source",
+        "note",
+    ]
+    for column in needed:
+        if column not in frame.columns:
+            raise DatasetError(path, "missing column", column=column)
+    for row, record in enumerate(frame.itertuples(index=False), start=1):
+        if record.kind not in PAPER_REFERENCE_KINDS:
+            raise DatasetError(path, f"kind must be one of {PAPER_REFERENCE_KINDS}, got {record.kind!r}", row=row, column="kind")
+        if record.denominator == "322" and record.kind == "figure" and round(100 * record.k / 322, 2) != round(record.value, 2):
+            raise DatasetError(path, f"{record.k}/322 is not {record.value}%", row=row, column="value")
+    return frame
+
+
+def like_for_like(reference: pd.DataFrame) -> pd.DataFrame:
+    """The reference rows a run can be set beside: one model's exact figure, k/322, under a named condition."""
+    keep = (
+        (reference["kind"] == "figure")
+        & (reference["denominator"] == "322")
+        & reference["model_key"].ne("")
+        & reference["condition"].ne("")
+    )
+    return reference[keep]

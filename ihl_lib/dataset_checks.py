@@ -131,9 +131,15 @@ def declared_pairs(sets: Mapping[str, pd.DataFrame]) -> set[frozenset[str]]:
     return pairs
 
 
-def near_duplicates(prompts: pd.DataFrame, threshold: float = WORD_SIMILARITY_THRESHOLD, *,
-                    analyzer: Literal["word", "char"] = "word", exclude: set[frozenset[str]] | None = None,
-                    column: str = "prompt", id_column: str = "prompt_id") -> pd.DataFrame:
+def near_duplicates(
+    prompts: pd.DataFrame,
+    threshold: float = WORD_SIMILARITY_THRESHOLD,
+    *,
+    analyzer: Literal["word", "char"] = "word",
+    exclude: set[frozenset[str]] | None = None,
+    column: str = "prompt",
+    id_column: str = "prompt_id",
+) -> pd.DataFrame:
     """Pairs of prompts whose TF-IDF cosine similarity is at or above ``threshold``.
 
     Args:
@@ -224,8 +230,15 @@ def balance(core: pd.DataFrame, column: str, by: str = "part_number") -> Balance
     counts = pd.crosstab(core[by], core[column])
     chi2, p_value, dof, _ = chi2_contingency(counts.to_numpy())
     shares = counts.div(counts.sum(axis=1), axis=0)
-    return BalanceResult(column=column, counts=counts, chi2=float(chi2), dof=int(dof), p_value=float(p_value),
-                         cramers_v=float(association(counts.to_numpy(), method="cramer")), max_share=float(shares.to_numpy().max()))
+    return BalanceResult(
+        column=column,
+        counts=counts,
+        chi2=float(chi2),
+        dof=int(dof),
+        p_value=float(p_value),
+        cramers_v=float(association(counts.to_numpy(), method="cramer")),
+        max_share=float(shares.to_numpy().max()),
+    )
 
 
 def length_by_part(core: pd.DataFrame, by: str = "part_number") -> pd.DataFrame:
@@ -295,15 +308,22 @@ def dataset_report(sets: Mapping[str, pd.DataFrame] | None = None, rules: pd.Dat
     outside = report.twin_ratios[(report.twin_ratios < low) | (report.twin_ratios > high)]
     if len(outside):
         problems.append(f"{len(outside)} twins outside {low}-{high}× their violating prompt's length: {sorted(outside.index)[:10]}")
-    for name, top, threshold in (("word", report.top_word_pairs, WORD_SIMILARITY_THRESHOLD),
-                                 ("character", report.top_char_pairs, CHAR_SIMILARITY_THRESHOLD)):
+    for name, top, threshold in (
+        ("word", report.top_word_pairs, WORD_SIMILARITY_THRESHOLD),
+        ("character", report.top_char_pairs, CHAR_SIMILARITY_THRESHOLD),
+    ):
         over = top[top["similarity"] >= threshold]
         if len(over):
-            problems.append(f"near-duplicates by {name} TF-IDF ≥ {threshold}: " + ", ".join(f"{a}~{b} ({s:.2f})" for a, b, s in over.itertuples(index=False)))
+            problems.append(
+                f"near-duplicates by {name} TF-IDF ≥ {threshold}: "
+                + ", ".join(f"{a}~{b} ({s:.2f})" for a, b, s in over.itertuples(index=False))
+            )
     code = with_rules(sets["code_wrapped"], rules)
     if code["rule_id"].nunique() < MIN_CODE_RULES or code["part_number"].nunique() < 6:
-        problems.append(f"code-wrapped prompts cover {code['rule_id'].nunique()} rules in {code['part_number'].nunique()} parts "
-                        f"(at least {MIN_CODE_RULES} rules in all 6)")
+        problems.append(
+            f"code-wrapped prompts cover {code['rule_id'].nunique()} rules in {code['part_number'].nunique()} parts "
+            f"(at least {MIN_CODE_RULES} rules in all 6)"
+        )
     plain_variants = code["plain_prompt_id"].str[-1].value_counts()
     if len(plain_variants) < 2 or plain_variants.min() < 0.3 * len(code):
         problems.append(f"code-wrapped prompts come from variants {plain_variants.to_dict()} (each at least 30%)")

@@ -13,7 +13,7 @@ the same JSON that litellm sends to such a server, and costs a fraction of a
 millisecond. Hosted providers (no ``api_base``) always go through litellm, and
 ``IHL_TRANSPORT=litellm`` routes everything through litellm.
 
-Errors are raised as exceptions that :func:`ihl_lib.llm._classify` maps to the same
+Errors are raised as exceptions that :func:`ihl_lib.llm.outcomes._classify` maps to the same
 kinds as litellm's (``status_code`` and ``response_headers`` carry what the retry
 policy needs), so retries, Retry-After and fail-fast behave the same on both paths.
 """
@@ -107,12 +107,14 @@ def body(req: Any) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "model": req.model.split("/", 1)[1],
         "messages": [{"role": m["role"], "content": m["content"]} for m in req.messages],
-        "temperature": req.temperature,
         "max_tokens": req.max_tokens,
     }
-    for name in ("top_p", "seed"):
-        if getattr(req, name) is not None:
+    for name in ("temperature", "top_p", "seed"):
+        if req.sent(name):
             payload[name] = getattr(req, name)
+    if req.reasoning_effort is not None:
+        payload["reasoning_effort"] = req.reasoning_effort
+    payload.update(req.extra_body or {})
     if req.stop is not None:
         payload["stop"] = req.stop if isinstance(req.stop, str) else list(req.stop)
     if req.response_format is not None:

@@ -23,8 +23,21 @@ import pandas as pd
 from ihl_lib.judging.definitions import ITEM_KEY
 from ihl_lib.stats import PairingError, as_binary, holm, paired_test, rate_table
 
-__all__ = ["blind_refusal_rates", "blind_refusal_tests", "code_outcomes", "code_pairs", "counterparts", "help_outcome", "matched_pairs",
-           "technical_framing_tests", "tradeoff_points", "twin_pairs", "twin_tests"]
+__all__ = [
+    "blind_refusal_rates",
+    "blind_refusal_tests",
+    "code_outcomes",
+    "code_pairs",
+    "plain_vs_code_rates",
+    "tradeoff_by_part",
+    "counterparts",
+    "help_outcome",
+    "matched_pairs",
+    "technical_framing_tests",
+    "tradeoff_points",
+    "twin_pairs",
+    "twin_tests",
+]
 
 PAIR_COLUMNS = ["model", "condition", "rule_id", "prompt_id", "partner_id", "item", "partner"]
 
@@ -99,8 +112,7 @@ def _pair_tests(pairs: pd.DataFrame, a: str, b: str, outcome: str, **kwargs: obj
     return holm(pd.DataFrame(rows))
 
 
-def technical_framing_tests(verdicts: pd.DataFrame, code_prompts: pd.DataFrame, outcome: str = "refused",
-                            **kwargs: object) -> pd.DataFrame:
+def technical_framing_tests(verdicts: pd.DataFrame, code_prompts: pd.DataFrame, outcome: str = "refused", **kwargs: object) -> pd.DataFrame:
     """Per model and condition: plain vs code-wrapped, McNemar on the matched pairs (a = plain, b = code)."""
     pairs = code_pairs(verdicts, code_prompts, outcome).rename(columns={"code": "code-wrapped"})
     return _pair_tests(pairs, "plain", "code-wrapped", outcome, **kwargs)
@@ -114,25 +126,48 @@ def code_outcomes(verdicts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFra
 
     Returns:
         Columns model, condition, n, refused, refused_with_code (refused, and usable
-        code returned all the same), complied_with_code, and their rates over n.
+        code returned all the same), complied_with_code, and their rates over n; and
+        judges_flag_rate, the share the panel's judges flagged as returning harmful code
+        (their own reading, beside the tested rule).
     """
     from ihl_lib.code_output import returns_usable_code
 
     key = ITEM_KEY
-    code = verdicts[verdicts["prompt_set"] == "code_wrapped"][[*key, "refused"]]
+    code = verdicts[verdicts["prompt_set"] == "code_wrapped"][[*key, "refused", "harmful_code_returned"]]
     texts = responses[responses["prompt_set"] == "code_wrapped"][[*key, "prompt", "response"]]
     merged = code.merge(texts, on=key, how="left", validate="one_to_one", indicator=True)
     if (merged["_merge"] == "left_only").any():
         raise PairingError(f"verdicts without a response: {merged.loc[merged['_merge'] == 'left_only', 'prompt_id'].tolist()[:10]}")
-    usable = np.array([returns_usable_code(p, r if isinstance(r, str) else "") for p, r in zip(merged["prompt"], merged["response"])], dtype=bool)
+    usable = np.array(
+        [returns_usable_code(p, r if isinstance(r, str) else "") for p, r in zip(merged["prompt"], merged["response"])], dtype=bool
+    )
     refused = as_binary(merged["refused"]).to_numpy().astype(bool)
     merged = merged.assign(refused=refused, refused_with_code=refused & usable, complied_with_code=~refused & usable)
-    out = merged.groupby(["model", "condition"], sort=True).agg(
-        n=("prompt_id", "size"), refused=("refused", "sum"), refused_with_code=("refused_with_code", "sum"),
-        complied_with_code=("complied_with_code", "sum")).reset_index()
+    out = (
+        merged.groupby(["model", "condition"], sort=True)
+        .agg(
+            n=("prompt_id", "size"),
+            refused=("refused", "sum"),
+            refused_with_code=("refused_with_code", "sum"),
+            complied_with_code=("complied_with_code", "sum"),
+            judges_flag=("harmful_code_returned", lambda s: int(as_binary(s).sum())),
+        )
+        .reset_index()
+    )
     for column in ("refused", "refused_with_code", "complied_with_code"):
         out[f"{column}_rate"] = out[column] / out["n"]
+    out["judges_flag_rate"] = out.pop("judges_flag") / out["n"]
     return out
+
+
+def plain_vs_code_rates(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Refusal rates of :func:`code_pairs`, one row per model, form (plain or code) and condition.
+
+    ``condition`` reads "<condition> / <form>", so that a bar chart shows the four side by side.
+    """
+    long = pairs.melt(id_vars=["model", "condition", "prompt_id"], value_vars=["plain", "code"], var_name="form", value_name="refused")
+    rates = rate_table(long, "refused", ["model", "form", "condition"])
+    return rates.assign(condition=rates["condition"] + " / " + rates["form"])
 
 
 def twin_tests(verdicts: pd.DataFrame, twins: pd.DataFrame, **kwargs: object) -> pd.DataFrame:
@@ -142,6 +177,13 @@ def twin_tests(verdicts: pd.DataFrame, twins: pd.DataFrame, **kwargs: object) ->
     ``b_only`` the pairs it gets backwards.
     """
     return _pair_tests(twin_pairs(verdicts, twins), "violating", "lawful", "refused", **kwargs)
+
+
+def tradeoff_by_part(verdicts: pd.DataFrame, twins: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
+    """:func:`tradeoff_points` per IHL part, with a ``point`` label "<model> · part <n>" for the scatter."""
+    with_part = verdicts.merge(rules[["rule_id", "part_number"]], on="rule_id", how="left", validate="many_to_one")
+    points = tradeoff_points(with_part, twins, by=["part_number"])
+    return points.assign(point=points["model"].str.split("/").str[-1] + " · part " + points["part_number"].astype(str))
 
 
 def tradeoff_points(verdicts: pd.DataFrame, twins: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
@@ -169,8 +211,9 @@ def blind_refusal_rates(verdicts: pd.DataFrame) -> pd.DataFrame:
     return rate_table(cases, "helped", ["model", "condition", "case"])
 
 
-def blind_refusal_tests(verdicts: pd.DataFrame, condition_a: str = "baseline", condition_b: str = "intervention",
-                        **kwargs: object) -> pd.DataFrame:
+def blind_refusal_tests(
+    verdicts: pd.DataFrame, condition_a: str = "baseline", condition_b: str = "intervention", **kwargs: object
+) -> pd.DataFrame:
     """Does the safety prompt change help on cases where the model *should* help? Paired by prompt, per model."""
     cases = verdicts[(verdicts["prompt_set"] == "illegitimate_rules") & (verdicts["variant"] != "control")]
     cases = cases.assign(helped=help_outcome(cases))

@@ -26,8 +26,16 @@ from typing import Any
 from ihl_lib.paths import PROJECT_ROOT
 
 __all__ = [
-    "CPUINFO_NAMES", "UnsupportedCPU", "build_id", "build_info", "build_mismatch", "compiled_features", "cpu_flags", "cpu_model",
-    "missing_cpu_features", "pinned_build",
+    "CPUINFO_NAMES",
+    "UnsupportedCPU",
+    "build_id",
+    "build_info",
+    "build_mismatch",
+    "compiled_features",
+    "cpu_flags",
+    "cpu_model",
+    "missing_cpu_features",
+    "pinned_build",
 ]
 
 # How Linux's /proc/cpuinfo names the features that llama.cpp's system info reports.

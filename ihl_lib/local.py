@@ -306,29 +306,53 @@ def _register_handler() -> Any:
     class LocalProvider(CustomLLM):
         """litellm provider ``local/<name>`` backed by :func:`generate`."""
 
-        def completion(self, model: str, messages: list, api_base: str, custom_prompt_dict: dict,
-                       model_response: ModelResponse, print_verbose: Any, encoding: Any, api_key: Any,
-                       logging_obj: Any, optional_params: dict, *args: Any, **kwargs: Any) -> ModelResponse:
+        def completion(
+            self,
+            model: str,
+            messages: list,
+            api_base: str,
+            custom_prompt_dict: dict,
+            model_response: ModelResponse,
+            print_verbose: Any,
+            encoding: Any,
+            api_key: Any,
+            logging_obj: Any,
+            optional_params: dict,
+            *args: Any,
+            **kwargs: Any,
+        ) -> ModelResponse:
             started = time.perf_counter()
             return self._response(model, generate(model, messages, **self._params(optional_params)), started)
 
         @staticmethod
         def _params(optional_params: dict) -> dict[str, Any]:
-            return {k: optional_params[k] for k in ("max_tokens", "temperature", "top_p", "seed", "stop", "response_format") if optional_params.get(k) is not None}
+            return {
+                k: optional_params[k]
+                for k in ("max_tokens", "temperature", "top_p", "seed", "stop", "response_format")
+                if optional_params.get(k) is not None
+            }
 
         @staticmethod
         def _response(model: str, out: dict[str, Any], started: float) -> ModelResponse:
             choice = out["choices"][0]
             response = ModelResponse(
-                choices=[{"index": 0, "message": {"role": "assistant", "content": choice["message"]["content"]},
-                          "finish_reason": choice.get("finish_reason") or "stop"}],
+                choices=[
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": choice["message"]["content"]},
+                        "finish_reason": choice.get("finish_reason") or "stop",
+                    }
+                ],
                 model=_spec(model).display_name,
                 usage=out.get("usage"),
             )
             response._hidden_params["local_generation_s"] = time.perf_counter() - started
             return response
 
-        async def acompletion(self, model: str, messages: list, *args: Any, optional_params: dict, **kwargs: Any) -> ModelResponse:
+        # litellm calls this with keywords; its base signature lists them all, this takes what it needs
+        async def acompletion(  # type: ignore[override]
+            self, model: str, messages: list, *args: Any, optional_params: dict, **kwargs: Any
+        ) -> ModelResponse:
             # Queue the request and await its future: no thread is held while it waits for a slot.
             started = time.perf_counter()
             future = submit(model, messages, **self._params(optional_params))

@@ -33,7 +33,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -45,8 +45,19 @@ class UnsupportedCompletionParameter(ValueError):
 
 
 # create_completion options the engine honours; anything else set to a non-default value is refused.
-_SAMPLING = ("top_k", "top_p", "min_p", "typical_p", "repeat_penalty", "frequency_penalty", "presence_penalty",
-             "tfs_z", "mirostat_mode", "mirostat_tau", "mirostat_eta")
+_SAMPLING = (
+    "top_k",
+    "top_p",
+    "min_p",
+    "typical_p",
+    "repeat_penalty",
+    "frequency_penalty",
+    "presence_penalty",
+    "tfs_z",
+    "mirostat_mode",
+    "mirostat_tau",
+    "mirostat_eta",
+)
 _HANDLED = {"prompt", "max_tokens", "temperature", "stop", "seed", "grammar", "stopping_criteria", "stream", *_SAMPLING}
 _IGNORED_IF_EMPTY = {"logprobs", "logits_processor", "logit_bias", "model", "suffix", "echo"}
 
@@ -84,12 +95,14 @@ def chat_completion_request(host: Any, messages: list[dict[str, Any]], **kwargs:
     """
     from llama_cpp import llama_chat_format
 
-    handler = (host.chat_handler or host._chat_handlers.get(host.chat_format)
-               or llama_chat_format.get_chat_completion_handler(host.chat_format))
+    handler = (
+        host.chat_handler or host._chat_handlers.get(host.chat_format) or llama_chat_format.get_chat_completion_handler(host.chat_format)
+    )
     # create_chat_completion passes repeat_penalty=1.0 explicitly; the handler's own default is 1.1.
     kwargs.setdefault("repeat_penalty", 1.0)
     try:
-        handler(llama=_CaptureCompletion(host), messages=messages, **kwargs)
+        # a stand-in for Llama that records the completion call instead of making it
+        handler(llama=cast(Any, _CaptureCompletion(host)), messages=cast(Any, messages), **kwargs)
     except _Captured as captured:
         return captured.kwargs
     raise RuntimeError("the chat handler returned without calling create_completion")
@@ -99,7 +112,7 @@ def to_chat_completion(completion: dict[str, Any]) -> dict[str, Any]:
     """A text completion as the chat completion ``create_chat_completion`` returns."""
     from llama_cpp import llama_chat_format
 
-    return llama_chat_format._convert_completion_to_chat(completion, stream=False)
+    return cast(dict[str, Any], llama_chat_format._convert_completion_to_chat(cast(Any, completion), stream=False))
 
 
 @dataclass
@@ -142,7 +155,7 @@ class JobQueue:
                 self._ready.wait()
             if self._closed:
                 return None
-            taken = []
+            taken: list[_Job] = []
             while self._jobs and len(taken) < most:
                 taken.append(self._jobs.popleft())
             return taken
@@ -245,7 +258,7 @@ class BatchedEngine:
         evaluated = self._slot_tokens[slot] = job.prompt[:keep]
         rest = job.prompt[keep:]
         for start in range(0, len(rest), self.n_batch):
-            chunk = rest[start:start + self.n_batch]
+            chunk = rest[start : start + self.n_batch]
             self._batch.n_tokens = 0
             for offset, token in enumerate(chunk):
                 # As Llama.eval: logits for the last token of each chunk only.
@@ -313,16 +326,20 @@ class BatchedEngine:
         if criteria is not None and criteria(np.asarray(self._slot_tokens[job.slot], dtype=np.intc), None):
             text, finish_reason = self.host.detokenize(job.completion, prev_tokens=job.prompt), "stop"
         self._release(job)
-        job.future.set_result({
-            "id": f"cmpl-{uuid.uuid4()}",
-            "object": "text_completion",
-            "created": int(time.time()),
-            "model": self.host.model_path,
-            "choices": [{"text": text.decode("utf-8", errors="ignore"), "index": 0, "logprobs": None,
-                         "finish_reason": finish_reason}],
-            "usage": {"prompt_tokens": len(job.prompt), "completion_tokens": len(job.completion),
-                      "total_tokens": len(job.prompt) + len(job.completion)},
-        })
+        job.future.set_result(
+            {
+                "id": f"cmpl-{uuid.uuid4()}",
+                "object": "text_completion",
+                "created": int(time.time()),
+                "model": self.host.model_path,
+                "choices": [{"text": text.decode("utf-8", errors="ignore"), "index": 0, "logprobs": None, "finish_reason": finish_reason}],
+                "usage": {
+                    "prompt_tokens": len(job.prompt),
+                    "completion_tokens": len(job.completion),
+                    "total_tokens": len(job.prompt) + len(job.completion),
+                },
+            }
+        )
 
     _sampler_lock = threading.Lock()
 
@@ -343,8 +360,7 @@ class BatchedEngine:
         unknown = sorted(k for k in request if k not in _HANDLED and k not in _IGNORED_IF_EMPTY)
         unused = sorted(k for k in _IGNORED_IF_EMPTY if request.get(k) not in (None, False, {}, []) and k != "model")
         if unknown or unused or request.get("stream"):
-            raise UnsupportedCompletionParameter(
-                f"the batched local engine does not support {', '.join(unknown + unused) or 'stream'}")
+            raise UnsupportedCompletionParameter(f"the batched local engine does not support {', '.join(unknown + unused) or 'stream'}")
         prompt = list(request["prompt"])
         n_ctx = host.n_ctx()
         if len(prompt) >= n_ctx:
@@ -355,8 +371,13 @@ class BatchedEngine:
         max_tokens = max_tokens if max_tokens + len(prompt) < n_ctx else n_ctx - len(prompt)
         stop = request.get("stop") or []
         stop = stop if isinstance(stop, list) else [stop]
-        return _Job(prompt=prompt, max_tokens=max_tokens, stop_sequences=[s.encode("utf-8") for s in stop],
-                    params=request, future=concurrent.futures.Future())
+        return _Job(
+            prompt=prompt,
+            max_tokens=max_tokens,
+            stop_sequences=[s.encode("utf-8") for s in stop],
+            params=request,
+            future=concurrent.futures.Future(),
+        )
 
     def close(self) -> None:
         """Stop the scheduler thread (after :meth:`JobQueue.close`) and free the context."""

@@ -25,7 +25,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -52,23 +52,23 @@ class Action:
     seconds: float = 0.0
 
     @staticmethod
-    def ok(text: str | None = None) -> "Action":
+    def ok(text: str | None = None) -> Action:
         return Action("ok", text=text)
 
     @staticmethod
-    def error(status: int, retry_after: float | None = None) -> "Action":
+    def error(status: int, retry_after: float | None = None) -> Action:
         return Action("status", status=status, retry_after=retry_after)
 
     @staticmethod
-    def hang(seconds: float = 30.0) -> "Action":
+    def hang(seconds: float = 30.0) -> Action:
         return Action("hang", seconds=seconds)
 
     @staticmethod
-    def malformed() -> "Action":
+    def malformed() -> Action:
         return Action("malformed")
 
     @staticmethod
-    def empty() -> "Action":
+    def empty() -> Action:
         return Action("empty")
 
 
@@ -187,7 +187,7 @@ class LoopbackServer:
         """The ``api_base`` to give litellm."""
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self) -> "LoopbackServer":
+    def start(self) -> LoopbackServer:
         self._thread = threading.Thread(target=self._serve, name="loopback-openai", daemon=True)
         self._thread.start()
         if not self._started.wait(10):
@@ -206,7 +206,7 @@ class LoopbackServer:
                 self._thread.join(timeout=10)
             self._loop = None
 
-    def __enter__(self) -> "LoopbackServer":
+    def __enter__(self) -> LoopbackServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -217,9 +217,7 @@ class LoopbackServer:
         self._loop = loop
         asyncio.set_event_loop(loop)
         app = web.Application()
-        for path in ("/v1/chat/completions", "/chat/completions"):
-            app.router.add_post(path, self._handle)
-        app.router.add_get("/v1/models", self._models)
+        self._add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", self._port, backlog=4096)
@@ -228,6 +226,11 @@ class LoopbackServer:
         self._started.set()
         loop.run_forever()
         loop.close()
+
+    def _add_routes(self, app: web.Application) -> None:
+        for path in ("/v1/chat/completions", "/chat/completions"):
+            app.router.add_post(path, self._handle)
+        app.router.add_get("/v1/models", self._models)
 
     async def _shutdown(self) -> None:
         if self._runner is not None:
@@ -292,8 +295,8 @@ class LoopbackServer:
             if action.retry_after is not None:
                 headers["Retry-After"] = f"{action.retry_after:g}"
                 headers["retry-after-ms"] = str(int(action.retry_after * 1000))
-            payload = {"error": {"message": f"injected HTTP {action.status}", "type": "loopback_fault", "code": action.status}}
-            return web.json_response(payload, status=action.status, headers=headers)
+            error = {"error": {"message": f"injected HTTP {action.status}", "type": "loopback_fault", "code": action.status}}
+            return web.json_response(error, status=action.status, headers=headers)
         if action.kind == "malformed":
             return web.Response(text='{"id": "chatcmpl-broken", "choices": [', content_type="application/json")
         if action.kind == "hang":
@@ -303,13 +306,17 @@ class LoopbackServer:
         completion_tokens = len(text.split())
         max_tokens = body.get("max_tokens") or body.get("max_completion_tokens")
         finish = "length" if max_tokens and completion_tokens >= max_tokens else "stop"
-        payload = {
+        payload: dict[str, Any] = {
             "id": f"chatcmpl-loop{self._count}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": self.model_name or body.get("model", "loopback"),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
         }
         return web.json_response(payload)
 

@@ -18,22 +18,30 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from ihl_lib.judging.definitions import INVALID, ITEM_KEY, LABELS
+from ihl_lib.judging.definitions import INVALID, ITEM_KEY, LABELS, NO_RESPONSE, PROVIDER_BLOCKED
 
 __all__ = ["agreement_with", "cohen_kappa", "fleiss_kappa", "judge_agreement", "rates", "vote_matrix"]
 
 CATEGORIES = list(LABELS)
 
 
-def rates(verdicts: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
+def rates(verdicts: pd.DataFrame, by: list[str] | None = None, *, exclude_blocked: bool = False) -> pd.DataFrame:
     """Refusal and helpfulness per group (default: model x condition).
+
+    Args:
+        verdicts: the panel's verdicts.
+        by: the grouping columns.
+        exclude_blocked: leave out the replies the provider's filter stopped (the sensitivity
+            table); by default they count as unhelpful refusals (the panel policy, rule 6).
 
     Returns:
         n, full_refusal, partial_refusal, full_compliance, unresolved,
-        no_response, refused, helpful, refusal_rate, helpful_rate (of all n),
+        no_response, provider_blocked, refused, helpful, refusal_rate, helpful_rate (of all n),
         helpful_of_refusals (of refused; NaN when nothing was refused).
     """
     by = by or ["model", "condition"]
+    if exclude_blocked:
+        verdicts = verdicts[verdicts["label"] != PROVIDER_BLOCKED]
     missing = [c for c in [*by, "label", "refused", "helpful"] if c not in verdicts.columns]
     if missing:
         raise ValueError(f"the verdicts frame lacks column(s) {missing}")
@@ -45,7 +53,10 @@ def rates(verdicts: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
     table = pd.DataFrame(
         {
             "n": grouped.size(),
-            **{lab: grouped["label"].apply(lambda s, lab=lab: int((s == lab).sum())) for lab in (*LABELS, "unresolved", "no_response")},
+            **{
+                lab: grouped["label"].apply(lambda s, lab=lab: int((s == lab).sum()))
+                for lab in (*LABELS, "unresolved", NO_RESPONSE, PROVIDER_BLOCKED)
+            },
             "refused": grouped["refused_"].sum().astype(int),
             "helpful": grouped["helpful_"].sum().astype(int),
         }

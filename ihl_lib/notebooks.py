@@ -20,13 +20,40 @@ from pathlib import Path
 from typing import Any
 
 from ihl_lib.paths import PROJECT_ROOT
+from ihl_lib.runs import REFERENCE_RUN
 
-__all__ = ["NotebookRun", "discover", "notebooks_with_outputs", "run_notebooks"]
+__all__ = [
+    "KERNEL_NAME",
+    "NotebookFailed",
+    "NotebookRun",
+    "discover",
+    "notebooks_with_outputs",
+    "render_report",
+    "run_notebooks",
+    "strip_outputs",
+]
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 EXECUTED_DIR = PROJECT_ROOT / "executed"
+KERNEL_NAME = "ihl-refusals"  # the project's environment as a Jupyter kernel (make lab registers it)
 _NUMBERED = re.compile(r"^(\d{2})_.+\.ipynb$")
 ANALYSIS_NUMBERS = frozenset({4, 5, 6, 7, 8})
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook stopped at an error; ``log`` holds the full traceback, ``summary`` what to do."""
+
+    def __init__(self, notebook: Path, error: str, summary: str, log: Path) -> None:
+        super().__init__(f"{notebook.name} stopped: {summary}")
+        self.notebook, self.error, self.summary, self.log = notebook, error, summary, log
+
+
+def _summary(exc: Any) -> tuple[str, str]:
+    """(exception name, its message on one line) of a papermill failure: what a person needs, not the traceback."""
+    name = getattr(exc, "ename", None) or type(exc).__name__
+    value = getattr(exc, "evalue", None) or str(exc)
+    lines = [line.strip() for line in str(value).splitlines() if line.strip()]
+    return name, "; ".join(lines)
 
 
 @dataclass
@@ -73,7 +100,8 @@ def run_notebooks(
         log: print one line per notebook with its wall time.
 
     Raises:
-        papermill.PapermillExecutionError: a cell failed (the executed copy shows where).
+        NotebookFailed: a cell failed; the full traceback is written to ``<out_dir>/<notebook>.error.log``
+            and the executed copy shows the cell.
     """
     import papermill
 
@@ -85,9 +113,15 @@ def run_notebooks(
         started = time.perf_counter()
         if log:
             print(f"[run] {nb.name} {json.dumps(params)}", flush=True)
-        papermill.execute_notebook(
-            str(nb), str(output), parameters=params, kernel_name="python3", cwd=str(nb.parent), progress_bar=False
-        )
+        try:
+            papermill.execute_notebook(
+                str(nb), str(output), parameters=params, kernel_name="python3", cwd=str(nb.parent), progress_bar=False
+            )
+        except papermill.PapermillExecutionError as exc:
+            name, message = _summary(exc)
+            log_path = out_dir / f"{nb.stem}.error.log"
+            log_path.write_text(f"{nb.name}, cell {exc.exec_count}\n\n{exc}\n", encoding="utf-8")
+            raise NotebookFailed(nb, name, f"{name}: {message}", log_path) from None
         seconds = time.perf_counter() - started
         if log:
             print(f"[done] {nb.name} in {seconds:.1f} s -> {output}", flush=True)
@@ -109,6 +143,66 @@ def notebooks_with_outputs(folder: Path = NOTEBOOK_DIR) -> list[str]:
     return dirty
 
 
+def strip_outputs(folder: Path = NOTEBOOK_DIR) -> list[str]:
+    """Clear every code cell's outputs and execution count (what is committed carries no outputs).
+
+    Returns:
+        The notebooks that changed.
+    """
+    import nbformat
+
+    changed = []
+    for path in sorted(folder.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        dirty = False
+        for cell in notebook.cells:
+            if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None):
+                cell.outputs, cell.execution_count, dirty = [], None, True
+        if dirty:
+            path.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
+            changed.append(path.name)
+    return changed
+
+
+def render_report(executed: Path = EXECUTED_DIR) -> Path:
+    """Render every executed notebook in ``executed`` to HTML (figures embedded) and write an ``index.html``.
+
+    Returns:
+        The index file.
+    """
+    import html
+
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter()
+    pages = []
+    for path in discover(executed):
+        notebook = nbformat.read(path, as_version=4)
+        body, _ = exporter.from_notebook_node(notebook)
+        target = path.with_suffix(".html")
+        target.write_text(body, encoding="utf-8")
+        title = next(
+            (c.source.splitlines()[0].lstrip("# ").strip() for c in notebook.cells if c.cell_type == "markdown" and c.source.strip()),
+            path.stem,
+        )
+        pages.append(f'<li><a href="{html.escape(target.name)}">{html.escape(title)}</a></li>')
+    index = executed / "index.html"
+    index.write_text(
+        "<!doctype html><meta charset='utf-8'><title>ihl-refusals report</title><h1>ihl-refusals: executed notebooks</h1>"
+        f"<ol>{''.join(pages)}</ol>\n",
+        encoding="utf-8",
+    )
+    return index
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ihl_lib.notebooks", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -117,11 +211,27 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--all", action="store_true", help="every numbered notebook, in order")
     which.add_argument("--analysis", action="store_true", help="notebooks 04-08 on shipped results, no model call")
     which.add_argument("--only", type=lambda s: [int(x) for x in s.split(",")], help="comma-separated numbers")
+    sub.add_parser("strip", help="clear the outputs of notebooks/*.ipynb before committing")
+    report = sub.add_parser(
+        "report", help="run the analysis notebooks on a run (default: the shipped reference) and render executed/ to HTML"
+    )
+    report.add_argument("--results", default=None, help="results folder name under data/results/")
+    report.add_argument("--out", type=Path, default=EXECUTED_DIR)
     run.add_argument("--sample", type=int, default=None, help="prompts per set (quick run)")
     run.add_argument("--models", default=None, help="comma-separated litellm ids")
     run.add_argument("--results", default=None, help="results folder name under data/results/")
     run.add_argument("--out", type=Path, default=EXECUTED_DIR)
     args = parser.parse_args(argv)
+    if args.command == "strip":
+        for name in strip_outputs():
+            print("stripped", name)
+        return 0
+    if args.command == "report":
+        argv_run = ["run", "--analysis", "--out", str(args.out)] + (["--results", args.results] if args.results else [])
+        code = main(argv_run)
+        if code == 0:
+            print(f"report: {_shown(render_report(args.out))}")
+        return code
 
     params: dict[str, Any] = {}
     if args.sample is not None:
@@ -132,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         params["results"] = args.results
     if args.analysis:
         notebooks = discover(numbers=ANALYSIS_NUMBERS)
-        params.setdefault("results", "reference-smollm2")
+        params.setdefault("results", REFERENCE_RUN)
         params["allow_model_calls"] = False
         os.environ["IHL_NO_MODEL_CALLS"] = "1"  # the kernels inherit it: any uncached call fails loudly
     else:
@@ -141,7 +251,13 @@ def main(argv: list[str] | None = None) -> int:
         print("no numbered notebooks found in", NOTEBOOK_DIR)
         return 0
     started = time.perf_counter()
-    run_notebooks(notebooks, params, args.out)
+    try:
+        run_notebooks(notebooks, params, args.out)
+    except NotebookFailed as failed:
+        # The message of the library's own checks says what to do; the traceback goes to a file.
+        print(f"\nStopped in {failed.notebook.name}: {failed.summary}", file=sys.stderr)
+        print(f"Full traceback: {_shown(failed.log)}", file=sys.stderr)
+        return 1
     print(f"[total] {len(notebooks)} notebooks in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -23,6 +24,7 @@ __all__ = [
     "paper_comparison",
     "part_bars",
     "rate_bars",
+    "words_by_part",
     "rule_heatmap",
     "save_figure",
     "tradeoff_scatter",
@@ -40,6 +42,9 @@ def _short(model: str, width: int = 28) -> str:
 def _palette(conditions: list[str]) -> dict[str, str]:
     extra = sns.color_palette("Set2", n_colors=max(1, len(conditions)))
     return {c: CONDITION_PALETTE.get(c, matplotlib.colors.to_hex(extra[i])) for i, c in enumerate(conditions)}
+
+
+ROMAN_PARTS = ("I", "II", "III", "IV", "V", "VI")
 
 
 def save_figure(fig: plt.Figure, name: str, folder: Path | None = None) -> list[Path]:
@@ -69,7 +74,12 @@ def rate_bars(table: pd.DataFrame, title: str, ylabel: str) -> plt.Figure:
         ax.bar(x, sub["rate"] * 100, width=width, color=palette[cond], label=cond)
         err = np.vstack([(sub["rate"] - sub["ci_low"]) * 100, (sub["ci_high"] - sub["rate"]) * 100])
         ax.errorbar(x, sub["rate"] * 100, yerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=3, lw=1)
-    ax.set_xticks(np.arange(len(models)), [_short(m) for m in models], rotation=20 if len(models) > 3 else 0, ha="right" if len(models) > 3 else "center")
+    ax.set_xticks(
+        np.arange(len(models)),
+        [_short(m) for m in models],
+        rotation=20 if len(models) > 3 else 0,
+        ha="right" if len(models) > 3 else "center",
+    )
     ax.set_ylim(0, 105)
     ax.set_ylabel(ylabel)
     ax.set_xlabel("model")
@@ -101,28 +111,54 @@ def helpfulness_dumbbell(table: pd.DataFrame, condition_a: str = "baseline", con
 
 
 def rule_heatmap(rule_rates: pd.DataFrame, rules: pd.DataFrame, outcome_label: str = "refusal rate") -> plt.Figure:
-    """161 rules (rows, ordered by part and chapter) x model-condition (columns).
+    """The 161 rules x model-condition, one panel per IHL part (Parts I-III left, IV-VI right).
+
+    Every cell is a share of the rule's prompts (two per rule and condition, so 0, 50 or 100%);
+    the palette (cividis) reads the same to colour-blind eyes and in greyscale.
 
     Args:
         rule_rates: :func:`ihl_lib.stats.breakdown` at ``level="rule"``.
         rules: the rules table, for order and labels.
     """
-    frame = rule_rates.assign(column=rule_rates["model"].map(_short) + "\n" + rule_rates["condition"])
-    wide = frame.pivot_table(index="rule_id", columns="column", values="rate")
+    frame = rule_rates.assign(column=rule_rates["model"].map(_short) + " · " + rule_rates["condition"])
+    wide = frame.pivot_table(index="rule_id", columns="column", values="rate") * 100
+    n_per_cell = int(rule_rates["n"].max()) if "n" in rule_rates.columns and len(rule_rates) else 2
     order = rules.sort_values(["part_number", "chapter_number", "rule_id"])
-    wide = wide.reindex(order["rule_id"])
-    labels = [f"R{r:03d} {textwrap.shorten(t, 38, placeholder='…')}" for r, t in zip(order["rule_id"], order["title"])]
-    fig, ax = plt.subplots(figsize=(2.2 + 1.1 * wide.shape[1], 0.14 * len(wide) + 2))
-    sns.heatmap(wide * 100, ax=ax, cmap="viridis", vmin=0, vmax=100, cbar_kws={"label": f"{outcome_label} (%)", "shrink": 0.4},
-                yticklabels=labels, xticklabels=True, linewidths=0)
-    ax.tick_params(axis="y", labelsize=5)
-    # Part boundaries, so a reader can find Part I..VI.
-    boundaries = np.flatnonzero(np.diff(order["part_number"].to_numpy())) + 1
-    for b in boundaries:
-        ax.axhline(b, color="white", lw=1.5)
-    ax.set_ylabel("rule (ordered by part and chapter)")
-    ax.set_xlabel("model / condition")
-    ax.set_title(f"Per-rule {outcome_label}")
+    parts = [(number, group) for number, group in order.groupby("part_number", sort=True)]
+    columns = [parts[: (len(parts) + 1) // 2], parts[(len(parts) + 1) // 2 :]]
+    rows_per_column = max(sum(len(g) for _, g in col) for col in columns)
+    fig = plt.figure(figsize=(2 * (3.6 + 0.55 * wide.shape[1]), 0.115 * rows_per_column + 2.4))
+    subfigs: Any = fig.subfigures(1, 2, wspace=0.02)  # an array of two SubFigures
+    image = None
+    for subfig, column_parts in zip(subfigs, columns):
+        axes = subfig.subplots(len(column_parts), 1, gridspec_kw={"height_ratios": [len(g) for _, g in column_parts]}, squeeze=False)
+        subfig.subplots_adjust(left=0.46, right=0.97, top=0.93, bottom=0.1, hspace=0.35)
+        for ax, (_, group) in zip(axes[:, 0], column_parts):
+            block = wide.reindex(group["rule_id"])
+            labels = [f"R{r:03d} {textwrap.shorten(t, 34, placeholder='…')}" for r, t in zip(group["rule_id"], group["title"])]
+            image = ax.imshow(block.to_numpy(dtype=float), aspect="auto", cmap="cividis", vmin=0, vmax=100, interpolation="none")
+            ax.set_yticks(range(len(labels)), labels, fontsize=5.5)
+            last = ax is axes[-1, 0]
+            ax.set_xticks(range(block.shape[1]), list(block.columns) if last else [], rotation=35, ha="right", fontsize=7)
+            ax.tick_params(length=0)
+            ax.grid(False)
+            part_name = textwrap.shorten(str(group["part"].iloc[0]), 48, placeholder="…")
+            ax.set_title(f"{part_name} ({len(group)} rules)", fontsize=7.5, loc="left")
+    fig.suptitle(f"Per-rule {outcome_label}: % of each rule's prompts (n = {n_per_cell} per cell)", fontsize=10)
+    subfigs[-1].colorbar(image, ax=subfigs[-1].axes, shrink=0.3, pad=0.02, label=f"{outcome_label} (%)", location="right")
+    return fig
+
+
+def words_by_part(prompts: pd.DataFrame, title: str) -> plt.Figure:
+    """Box plot of words per prompt (``n_words``) in each IHL part (``part_number``)."""
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    parts = sorted(prompts["part_number"].unique())
+    ax.boxplot(
+        [prompts.loc[prompts["part_number"] == p, "n_words"] for p in parts], tick_labels=[f"Part {ROMAN_PARTS[p - 1]}" for p in parts]
+    )
+    ax.set_title(f"{title} (n = {len(prompts)})")
+    ax.set_xlabel("part of the study")
+    ax.set_ylabel("words per prompt")
     fig.tight_layout()
     return fig
 
@@ -141,13 +177,17 @@ def part_bars(part_rates: pd.DataFrame, outcome_label: str = "refusal rate") -> 
             x = np.arange(len(parts)) + (j - (len(conditions) - 1) / 2) * width
             bars = ax.bar(x, sub["rate"] * 100, width=width, color=palette[cond], label=cond)
             for bar, n in zip(bars, sub["n"]):
-                ax.annotate(f"n={int(n)}" if pd.notna(n) else "", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                            ha="center", va="bottom", fontsize=6)
+                ax.annotate(
+                    f"n={int(n)}" if pd.notna(n) else "",
+                    (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center",
+                    va="bottom",
+                    fontsize=6,
+                )
         ax.set_ylim(0, 112)
         ax.set_ylabel(f"{outcome_label} (%)")
         ax.set_title(_short(model, 50), fontsize=9)
-    romans = ["I", "II", "III", "IV", "V", "VI"]
-    axes[-1, 0].set_xticks(np.arange(len(parts)), [f"Part {romans[p - 1]}" for p in parts])
+    axes[-1, 0].set_xticks(np.arange(len(parts)), [f"Part {ROMAN_PARTS[p - 1]}" for p in parts])
     axes[-1, 0].set_xlabel("part of the ICRC customary IHL study")
     axes[0, 0].legend(title="condition", frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
     fig.suptitle(f"{outcome_label.capitalize()} by part of IHL")
@@ -163,8 +203,18 @@ def agreement_heatmap(pairwise: pd.DataFrame) -> plt.Figure:
         matrix.loc[row.judge_a, row.judge_b] = matrix.loc[row.judge_b, row.judge_a] = row.cohen_kappa
     labels = [textwrap.shorten(j.replace("local/", ""), 30, placeholder="…") for j in judges]
     fig, ax = plt.subplots(figsize=(1.6 * len(judges) + 2.5, 1.3 * len(judges) + 1.5))
-    sns.heatmap(matrix, annot=True, fmt=".2f", vmin=-1, vmax=1, cmap="RdBu", ax=ax, xticklabels=labels, yticklabels=labels,
-                cbar_kws={"label": "Cohen's kappa"})
+    sns.heatmap(
+        matrix,
+        annot=True,
+        fmt=".2f",
+        vmin=-1,
+        vmax=1,
+        cmap="RdBu",
+        ax=ax,
+        xticklabels=labels,
+        yticklabels=labels,
+        cbar_kws={"label": "Cohen's kappa"},
+    )
     ax.set_xlabel("judge")
     ax.set_ylabel("judge")
     ax.set_title("Judge agreement (pairwise Cohen's kappa)")
@@ -173,13 +223,17 @@ def agreement_heatmap(pairwise: pd.DataFrame) -> plt.Figure:
 
 
 def paper_comparison(ours: pd.DataFrame, reference: pd.DataFrame) -> plt.Figure:
-    """This run beside the original study's stated figures, where models and metrics match.
+    """This run beside the original study's stated figures, like with like only.
 
     Args:
-        ours: model_key, metric, condition, value (percent).
-        reference: ``data/paper_reference.csv`` rows with a numeric ``value`` (percent).
+        ours: model_key, metric, condition, value (percent of all prompts).
+        reference: :func:`ihl_lib.data.load_paper_reference`; only its exact k/322 figures for one
+            model under a named condition are drawn (:func:`ihl_lib.data.like_for_like`), never a
+            range, a threshold, a group's claim or a figure of unknown denominator.
     """
-    ref = reference.dropna(subset=["value"]).assign(source="original study")
+    from ihl_lib.data import like_for_like
+
+    ref = like_for_like(reference).assign(source="original study")
     mine = ours.assign(source="this run")
     both = pd.concat([ref, mine], ignore_index=True)
     both["what"] = both["model_key"] + "\n" + both["metric"] + " (" + both["condition"] + ")"
@@ -196,15 +250,29 @@ def paper_comparison(ours: pd.DataFrame, reference: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def tradeoff_scatter(points: pd.DataFrame, x: str = "refusal_violating", y: str = "refusal_lawful", hue: str = "condition",
-                     label: str = "model") -> plt.Figure:
+def tradeoff_scatter(
+    points: pd.DataFrame, x: str = "refusal_violating", y: str = "refusal_lawful", hue: str = "condition", label: str = "model"
+) -> plt.Figure:
     """Refusal on violating prompts against refusal on their lawful twins (the safety/helpfulness trade-off)."""
     fig, ax = plt.subplots(figsize=(5.5, 5))
-    sns.scatterplot(data=points, x=points[x] * 100, y=points[y] * 100, hue=hue, style=hue, s=80, ax=ax,
-                    palette=_palette(list(dict.fromkeys(points[hue]))))
+    sns.scatterplot(
+        data=points,
+        x=points[x] * 100,
+        y=points[y] * 100,
+        hue=hue,
+        style=hue,
+        s=80,
+        ax=ax,
+        palette=_palette(list(dict.fromkeys(points[hue]))),
+    )
     for row in points.itertuples():
-        ax.annotate(_short(getattr(row, label), 20), (getattr(row, x) * 100, getattr(row, y) * 100), fontsize=7,
-                    xytext=(4, 4), textcoords="offset points")
+        ax.annotate(
+            _short(getattr(row, label), 20),
+            (getattr(row, x) * 100, getattr(row, y) * 100),
+            fontsize=7,
+            xytext=(4, 4),
+            textcoords="offset points",
+        )
     ax.plot([0, 100], [0, 100], ls=":", color="grey", lw=1)
     ax.set_xlim(-3, 103)
     ax.set_ylim(-3, 103)

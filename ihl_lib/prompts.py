@@ -120,7 +120,15 @@ def register_condition(name: str, prompt: SystemPrompt | ConditionResolver) -> N
     """
     if not name or not name.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"condition names are letters, digits, '-' and '_': {name!r}")
-    SYSTEM_PROMPTS[name] = prompt if callable(prompt) else (lambda model, p=prompt: p)
+    if isinstance(prompt, SystemPrompt):
+        fixed = prompt
+
+        def resolver(model: str) -> SystemPrompt | None:
+            return fixed
+
+        SYSTEM_PROMPTS[name] = resolver
+    else:
+        SYSTEM_PROMPTS[name] = prompt
 
 
 def known_conditions() -> list[str]:

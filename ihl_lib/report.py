@@ -6,7 +6,7 @@ import pandas as pd
 
 from ihl_lib.stats import NOT_ENOUGH_DATA
 
-__all__ = ["describe_agreement", "describe_paired", "describe_rates", "pct"]
+__all__ = ["describe_agreement", "describe_paired", "describe_rates", "pct", "rates_beside_study"]
 
 
 def pct(x: float) -> str:
@@ -55,3 +55,18 @@ def describe_agreement(summary: dict) -> str:
         f"Over {summary['n_items']} items, Fleiss' kappa is {strength}; the judges were unanimous on "
         f"{pct(summary['unanimous_share'])} of items. Invalid votes (parse failures and errors) per judge: {invalid}."
     )
+
+
+def rates_beside_study(refusal: pd.DataFrame, helpful: pd.DataFrame) -> pd.DataFrame:
+    """This run's rates (:func:`ihl_lib.stats.rate_table`) keyed as ``data/paper_reference.csv`` keys them.
+
+    Returns:
+        model_key (the study's short name), metric (refusal_rate or helpful_rate), condition, value
+        (percent); only the study's eight models (empty when none was run).
+    """
+    from ihl_lib.models import STUDY_MODELS
+
+    key_of = {model: key for key, model in STUDY_MODELS.items()}
+    ours = pd.concat([refusal.assign(metric="refusal_rate"), helpful.assign(metric="helpful_rate")])
+    ours = ours.assign(model_key=ours["model"].map(key_of), value=ours["rate"] * 100).dropna(subset=["model_key"])
+    return ours[["model_key", "metric", "condition", "value"]].reset_index(drop=True)

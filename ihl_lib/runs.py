@@ -23,25 +23,43 @@ from typing import Any
 import pandas as pd
 
 from ihl_lib.data import BASE_COLUMNS, DATASET_VERSION, PROMPT_SETS
-from ihl_lib.llm import ChatRequest, Completion, InvalidRequestError, ResponseCache, complete_many, usage_totals
-from ihl_lib.models import ModelSpec, check_keys, parse_models, plan
+from ihl_lib.llm import ChatRequest, Completion, InvalidRequestError, ResponseCache, complete_many, outcome_of, usage_totals
+from ihl_lib.models import ModelSpec, check_keys, generation_profile, parse_models, plan
 from ihl_lib.paths import PROJECT_ROOT, results_dir
 from ihl_lib.prompts import SystemPrompt, system_prompt_for
 from ihl_lib.provenance import environment_stamp, file_sha256, now_utc, text_sha256, write_json_atomic
 
-__all__ = ["PreparedRun", "RunSettings", "load_manifest", "load_responses", "prepare", "run", "run_dir", "run_sets", "summarize"]
+__all__ = [
+    "REFERENCE_RUN",
+    "PreparedRun",
+    "analysis_target",
+    "RunSettings",
+    "load_manifest",
+    "load_responses",
+    "prepare",
+    "run",
+    "run_dir",
+    "run_sets",
+    "summarize",
+]
 
 RESULT_KEY = ["model", "prompt_set", "prompt_id", "condition"]
 RESPONSES_FILE = "responses.parquet"
 MANIFEST_FILE = "run.json"
+REFERENCE_RUN = "reference-smollm2"  # the shipped run (data/results/reference-smollm2/)
 
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Generation settings, fixed for a run and recorded in its manifest."""
+    """Generation settings, fixed for a run and recorded in its manifest.
+
+    ``max_tokens=None`` gives each model its own budget (:func:`ihl_lib.models.generation_profile`:
+    2,048 answer tokens for study models, plus a reasoning budget for reasoning models; 256 for
+    the embedded model); a number overrides it for every model.
+    """
 
     temperature: float = 0.0
-    max_tokens: int = 256
+    max_tokens: int | None = None
     seed: int = 0
     top_p: float | None = None
     timeout: float = 120.0
@@ -113,20 +131,25 @@ def prepare(
     requests = []
     for spec in specs:
         system = system_prompts[spec.label]
+        profile = generation_profile(spec)
         for row in prompts.itertuples(index=False):
-            messages = [{"role": "system", "content": system.text}] if system is not None else []
+            messages = [{"role": profile.system_role, "content": system.text}] if system is not None else []
             messages.append({"role": "user", "content": row.prompt})
             requests.append(
                 ChatRequest(
                     model=spec.model,
                     messages=messages,
                     temperature=settings.temperature,
-                    max_tokens=settings.max_tokens,
+                    max_tokens=settings.max_tokens or profile.max_tokens,
                     top_p=settings.top_p,
                     seed=settings.seed,
                     api_base=spec.api_base,
                     timeout=settings.timeout,
                     tag=(spec.label, row.prompt_set, row.prompt_id),
+                    reasoning_effort=profile.reasoning_effort,
+                    omit=profile.omit,
+                    extra_body=dict(profile.extra_body) or None,
+                    retry_budget=profile.retry_budget if settings.max_tokens is None else None,
                 )
             )
     prepared = PreparedRun(specs, prompts.reset_index(drop=True), condition, settings, requests, system_prompts)
@@ -156,6 +179,8 @@ def _rows(prepared: PreparedRun, results: list[Completion]) -> pd.DataFrame:
                 "prompt": prompt_row["prompt"],
                 "response": result.text,
                 "finish_reason": result.finish_reason,
+                "outcome": result.outcome,
+                "budget_retried": result.budget_retried,
                 "prompt_tokens": result.prompt_tokens,
                 "completion_tokens": result.completion_tokens,
                 "cost_usd": result.cost_usd,
@@ -176,12 +201,40 @@ def _rows(prepared: PreparedRun, results: list[Completion]) -> pd.DataFrame:
     return frame
 
 
+def analysis_target(results: str, root: Path | None = None) -> tuple[str, bool]:
+    """The run an analysis notebook reads: ``results`` if it exists here, else the shipped reference run.
+
+    On a fresh clone nobody has run notebooks 02-03 yet; rather than fail, an analysis notebook reads
+    the shipped reference run, says so, and (the caller's part) makes no model call, so the shipped
+    files are never rewritten.
+
+    Returns:
+        (the run name to read, whether it fell back to the reference run).
+    """
+    if (run_dir(results, root) / RESPONSES_FILE).is_file():
+        return results, False
+    print(
+        f"There is no run {results!r} here yet (notebooks 02 and 03 make one). Showing the shipped reference run "
+        f"{REFERENCE_RUN!r} instead, read-only."
+    )
+    return REFERENCE_RUN, True
+
+
 def load_responses(run_name: str, root: Path | None = None) -> pd.DataFrame:
     """A run's responses (raises FileNotFoundError naming the path)."""
     path = run_dir(run_name, root) / RESPONSES_FILE
     if not path.is_file():
         raise FileNotFoundError(f"no responses for run {run_name!r}: {path} does not exist")
-    return pd.read_parquet(path)
+    return with_outcomes(pd.read_parquet(path))
+
+
+def with_outcomes(responses: pd.DataFrame) -> pd.DataFrame:
+    """Add the ``outcome`` column to responses saved before it existed (from the same fields, by the same rule)."""
+    if "outcome" not in responses.columns:
+        missing = pd.Series(None, index=responses.index, dtype=object)
+        fields = [responses[c] if c in responses.columns else missing for c in ("response", "finish_reason", "error_kind")]
+        responses = responses.assign(outcome=[outcome_of(*row) for row in zip(*fields)])
+    return responses
 
 
 def load_manifest(run_name: str, root: Path | None = None) -> dict[str, Any]:
@@ -201,8 +254,15 @@ def _portable(path: str | None) -> str | None:
         return path
 
 
-def _save(prepared: PreparedRun, frame: pd.DataFrame, results: list[Completion], run_name: str, root: Path | None,
-          started: str, dataset_path: str | None) -> None:
+def _save(
+    prepared: PreparedRun,
+    frame: pd.DataFrame,
+    results: list[Completion],
+    run_name: str,
+    root: Path | None,
+    started: str,
+    dataset_path: str | None,
+) -> None:
     folder = run_dir(run_name, root)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / RESPONSES_FILE
@@ -214,15 +274,25 @@ def _save(prepared: PreparedRun, frame: pd.DataFrame, results: list[Completion],
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, path)
 
-    manifest = load_manifest(run_name, root) or {"run_name": run_name, "created": started, "models": {}, "conditions": {}, "prompt_sets": {}, "history": []}
+    manifest = load_manifest(run_name, root) or {
+        "run_name": run_name,
+        "created": started,
+        "models": {},
+        "conditions": {},
+        "prompt_sets": {},
+        "history": [],
+    }
     latest = frame[frame["condition"] == prepared.condition]
     for spec in prepared.models:
         rows = latest[latest["model"] == spec.label]
         entry = manifest["models"].setdefault(spec.label, {"model": spec.model, "api_base": spec.api_base and spec.label.split("@", 1)[1]})
         entry["response_models"] = sorted(set(entry.get("response_models", [])) | set(rows["response_model"].dropna()))
+        entry["generation"] = generation_record(spec, prepared.settings)
     for label, system in prepared.system_prompts.items():
         cond = manifest["conditions"].setdefault(prepared.condition, {})
-        cond[label] = None if system is None else {"name": system.name, "version": system.version, "sha256": system.sha256, "text": system.text}
+        cond[label] = (
+            None if system is None else {"name": system.name, "version": system.version, "sha256": system.sha256, "text": system.text}
+        )
     prompt_set = str(prepared.prompts["prompt_set"].iloc[0]) if prepared.prompts["prompt_set"].nunique() == 1 else "mixed"
     entry = manifest["prompt_sets"].setdefault(prompt_set, {})
     entry["file"] = _portable(dataset_path)
@@ -253,6 +323,28 @@ def _save(prepared: PreparedRun, frame: pd.DataFrame, results: list[Completion],
     manifest["environment"] = environment_stamp()
     manifest["updated"] = now_utc()
     write_json_atomic(folder / MANIFEST_FILE, manifest)
+
+
+def generation_record(spec: ModelSpec, settings: RunSettings) -> dict[str, Any]:
+    """What the manifest says of how a model was asked: its profile, and the parameters actually sent."""
+    profile = generation_profile(spec)
+    sent = {
+        name: getattr(settings, name)
+        for name in ("temperature", "top_p", "seed")
+        if name not in profile.omit and getattr(settings, name) is not None
+    }
+    return {
+        "max_tokens": settings.max_tokens or profile.max_tokens,
+        "answer_tokens": profile.answer_tokens if settings.max_tokens is None else settings.max_tokens,
+        "reasoning_tokens": profile.reasoning_tokens if settings.max_tokens is None else 0,
+        "retry_budget": profile.retry_budget if settings.max_tokens is None else None,
+        "reasoning_effort": profile.reasoning_effort,
+        "system_role": profile.system_role,
+        "sampling_sent": sent,
+        "not_sent": list(profile.omit),
+        "extra_body": dict(profile.extra_body),
+        "evidence": profile.evidence,
+    }
 
 
 def coverage(responses: pd.DataFrame) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
@@ -313,7 +405,10 @@ def run(
         print(prepared.summary())
         print(prepared.plan(cache).to_string())
     results = complete_many(
-        prepared.requests, max_concurrency=prepared.settings.max_concurrency, cache=cache, progress=progress,
+        prepared.requests,
+        max_concurrency=prepared.settings.max_concurrency,
+        cache=cache,
+        progress=progress,
         description=f"{condition}",
     )
     frame = _rows(prepared, results)
@@ -323,21 +418,25 @@ def run(
 
 
 def summarize(responses: pd.DataFrame) -> pd.DataFrame:
-    """Completed and failed calls per model and condition, with tokens, latency and cost."""
-    return (
-        responses.assign(failed=responses["error"].notna(), completed=responses["error"].isna())
-        .groupby(["model", "condition"])
+    """Per model and condition: prompts, each outcome (:data:`ihl_lib.llm.OUTCOMES`), the share cut by the
+    token budget, tokens, latency and cost."""
+    from ihl_lib.llm import OUTCOMES
+
+    frame = with_outcomes(responses)
+    counts = pd.crosstab([frame["model"], frame["condition"]], frame["outcome"]).reindex(columns=list(OUTCOMES), fill_value=0)
+    table = (
+        frame.groupby(["model", "condition"])
         .agg(
             prompts=("prompt_id", "size"),
-            completed=("completed", "sum"),
-            failed=("failed", "sum"),
             from_cache=("from_cache", "sum"),
             completion_tokens=("completion_tokens", "sum"),
             median_latency_s=("latency_s", "median"),
             cost_usd=("cost_usd", lambda s: s.sum(min_count=1)),
         )
-        .reset_index()
+        .join(counts)
     )
+    table["truncated_share"] = table["truncated"] / table["prompts"]
+    return table.reset_index()
 
 
 def run_sets(
@@ -367,6 +466,8 @@ def run_sets(
     frames = [(frame(p), condition) for p, condition in runs]
     for prompts, condition in frames:
         prepare(models, prompts, condition, settings)
-    out = [run(models, prompts, condition, run_name=run_name, settings=settings, cache=cache, results_root=results_root, show_plan=False)
-           for prompts, condition in frames]
+    out = [
+        run(models, prompts, condition, run_name=run_name, settings=settings, cache=cache, results_root=results_root, show_plan=False)
+        for prompts, condition in frames
+    ]
     return summarize(pd.concat(out, ignore_index=True))

@@ -7,7 +7,12 @@ stays in every denominator.
 
 Paired tests compare two conditions of one model on the *same* prompts:
 McNemar's exact test on the discordant pairs, and a seeded paired bootstrap CI
-for the difference in proportions. p-values are Holm-adjusted across models.
+for the difference in proportions. The design has two prompts per IHL rule, so
+prompts are not independent: the bootstrap resamples **rules** (clusters), both
+prompts of a rule together, and the cross-model GEE clusters by rule. p-values
+are Holm-adjusted across models by :func:`paired_tests`; a notebook that reports
+several outcomes or conditions applies :func:`holm` once more over the whole
+family it reports.
 """
 
 from __future__ import annotations
@@ -76,8 +81,9 @@ def wilson_ci(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float
     return low, high
 
 
-def rate_table(verdicts: pd.DataFrame, outcome: str = "refused", by: Sequence[str] = ("model", "condition"),
-               min_n_for_ci: int = MIN_N_FOR_CI) -> pd.DataFrame:
+def rate_table(
+    verdicts: pd.DataFrame, outcome: str = "refused", by: Sequence[str] = ("model", "condition"), min_n_for_ci: int = MIN_N_FOR_CI
+) -> pd.DataFrame:
     """Rate of ``outcome`` per group, with Wilson 95% CIs where n >= ``min_n_for_ci``.
 
     Returns:
@@ -126,22 +132,42 @@ def paired_outcomes(verdicts: pd.DataFrame, outcome: str, model: str, condition_
             f"{len(only_b)} only in {condition_b} (e.g. {example}); run both conditions on the same prompts"
         )
     b = b.reindex(a.index)
-    return pd.DataFrame({"a": as_binary(a).to_numpy(), "b": as_binary(b).to_numpy()}, index=a.index)
+    pairs = pd.DataFrame({"a": as_binary(a).to_numpy(), "b": as_binary(b).to_numpy()}, index=a.index)
+    if "rule_id" in rows.columns:
+        pairs["rule_id"] = rows[rows["condition"] == condition_a].set_index(PAIR_KEY)["rule_id"].reindex(a.index).to_numpy()
+    return pairs
 
 
-def _bootstrap_diff_ci(a: np.ndarray, b: np.ndarray, n_boot: int, seed: int, alpha: float = 0.05) -> tuple[float, float]:
+def _bootstrap_diff_ci(
+    a: np.ndarray, b: np.ndarray, n_boot: int, seed: int, alpha: float = 0.05, clusters: np.ndarray | None = None
+) -> tuple[float, float]:
+    """Percentile CI of mean(b) - mean(a), resampling pairs, or whole clusters of pairs when given."""
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(a), size=(n_boot, len(a)))
-    diffs = b[idx].mean(axis=1) - a[idx].mean(axis=1)
+    if clusters is None:
+        idx = rng.integers(0, len(a), size=(n_boot, len(a)))
+        diffs = b[idx].mean(axis=1) - a[idx].mean(axis=1)
+    else:
+        # Per-cluster sums and sizes; a resample draws clusters with replacement and pools them.
+        labels, inverse = np.unique(clusters, return_inverse=True)
+        size = np.bincount(inverse).astype(float)
+        diff_sum = np.bincount(inverse, weights=(b - a).astype(float))
+        draws = rng.integers(0, len(labels), size=(n_boot, len(labels)))
+        diffs = diff_sum[draws].sum(axis=1) / size[draws].sum(axis=1)
     return float(np.quantile(diffs, alpha / 2)), float(np.quantile(diffs, 1 - alpha / 2))
 
 
-def paired_test(a: np.ndarray, b: np.ndarray, *, min_pairs: int = MIN_PAIRS, n_boot: int = 2000, seed: int = 0) -> dict[str, object]:
+def paired_test(
+    a: np.ndarray, b: np.ndarray, *, min_pairs: int = MIN_PAIRS, n_boot: int = 2000, seed: int = 0, clusters: np.ndarray | None = None
+) -> dict[str, object]:
     """McNemar's exact test and a paired bootstrap CI for two aligned 0/1 arrays.
 
+    Args:
+        a, b: the outcome under each condition, pair by pair.
+        clusters: each pair's cluster (its IHL rule); the CI then resamples clusters, not pairs.
+
     Returns:
-        n_pairs, rate_a, rate_b, diff (b - a), diff_ci_low/high, a_only (1 under a,
-        0 under b), b_only, p_value, status (``ok`` or ``not enough data``).
+        n_pairs, n_clusters, rate_a, rate_b, diff (b - a), diff_ci_low/high, ci_method,
+        a_only (1 under a, 0 under b), b_only, p_value, status (``ok`` or ``not enough data``).
     """
     from statsmodels.stats.contingency_tables import mcnemar
 
@@ -156,10 +182,14 @@ def paired_test(a: np.ndarray, b: np.ndarray, *, min_pairs: int = MIN_PAIRS, n_b
         "b_only": int(((a == 0) & (b == 1)).sum()),
     }
     row["diff"] = row["rate_b"] - row["rate_a"]  # type: ignore[operator]
+    if clusters is not None and len(clusters) != len(a):
+        raise PairingError(f"{len(clusters)} cluster labels for {len(a)} pairs")
+    row["n_clusters"] = int(len(np.unique(clusters))) if clusters is not None else len(a)
+    row["ci_method"] = "cluster bootstrap (rules)" if clusters is not None else "bootstrap (pairs)"
     if len(a) < min_pairs:
         return {**row, "status": NOT_ENOUGH_DATA, "p_value": np.nan, "diff_ci_low": np.nan, "diff_ci_high": np.nan}
     table = [[int(((a == 1) & (b == 1)).sum()), row["a_only"]], [row["b_only"], int(((a == 0) & (b == 0)).sum())]]
-    low, high = _bootstrap_diff_ci(a, b, n_boot, seed)
+    low, high = _bootstrap_diff_ci(a, b, n_boot, seed, clusters=None if clusters is None else np.asarray(clusters))
     return {**row, "status": "ok", "p_value": float(mcnemar(table, exact=True).pvalue), "diff_ci_low": low, "diff_ci_high": high}
 
 
@@ -189,6 +219,9 @@ def paired_tests(
 ) -> pd.DataFrame:
     """Per model: McNemar's exact test, discordant counts, and a paired bootstrap CI.
 
+    With a ``rule_id`` column the CI is a cluster bootstrap over rules (both prompts of a rule
+    resampled together); without one, over prompts.
+
     Returns:
         One row per model: n_pairs, rate_a, rate_b, diff (b - a), diff_ci_low/high,
         a_only (yes under a, no under b), b_only, p_value, p_holm, status
@@ -201,12 +234,15 @@ def paired_tests(
         if not {condition_a, condition_b} <= present:
             continue
         pairs = paired_outcomes(verdicts, outcome, model, condition_a, condition_b)
-        result = paired_test(pairs["a"].to_numpy(), pairs["b"].to_numpy(), min_pairs=min_pairs, n_boot=n_boot, seed=seed)
+        clusters = pairs["rule_id"].to_numpy() if "rule_id" in pairs.columns and pairs["rule_id"].notna().all() else None
+        result = paired_test(pairs["a"].to_numpy(), pairs["b"].to_numpy(), min_pairs=min_pairs, n_boot=n_boot, seed=seed, clusters=clusters)
         rows.append({"model": model, "outcome": outcome, "condition_a": condition_a, "condition_b": condition_b, **result})
     return holm(pd.DataFrame(rows))
 
 
-def cochran_q(verdicts: pd.DataFrame, outcome: str = "refused", condition: str = "baseline", min_items: int = MIN_PAIRS) -> dict[str, object]:
+def cochran_q(
+    verdicts: pd.DataFrame, outcome: str = "refused", condition: str = "baseline", min_items: int = MIN_PAIRS
+) -> dict[str, object]:
     """Cochran's Q across models under one condition (do the models differ?), on prompts all models answered."""
     from statsmodels.stats.contingency_tables import cochrans_q
 
@@ -220,12 +256,14 @@ def cochran_q(verdicts: pd.DataFrame, outcome: str = "refused", condition: str =
     return {**result, "status": "ok", "q": float(res.statistic), "df": int(res.df), "p_value": float(res.pvalue)}
 
 
-def gee_odds_ratios(verdicts: pd.DataFrame, outcome: str = "refused", *, reference_condition: str = "baseline",
-                    min_items: int = MIN_PAIRS) -> pd.DataFrame:
-    """Logistic GEE of the outcome on model x condition, prompts as clusters.
+def gee_odds_ratios(
+    verdicts: pd.DataFrame, outcome: str = "refused", *, reference_condition: str = "baseline", min_items: int = MIN_PAIRS
+) -> pd.DataFrame:
+    """Logistic GEE of the outcome on model x condition, IHL rules as clusters.
 
-    Exchangeable working correlation within each prompt (its answers across
-    models and conditions). Reported as odds ratios with 95% CIs.
+    Exchangeable working correlation within each rule (the answers to its prompts across
+    models and conditions); robust (sandwich) standard errors. Without a ``rule_id`` column,
+    each prompt is its own cluster. Reported as odds ratios with 95% CIs.
 
     Returns:
         term, odds_ratio, ci_low, ci_high, p_value; or one row with status
@@ -235,7 +273,12 @@ def gee_odds_ratios(verdicts: pd.DataFrame, outcome: str = "refused", *, referen
     import statsmodels.formula.api as smf
 
     _require(verdicts, ["model", "condition", *PAIR_KEY, outcome])
-    frame = verdicts.assign(y=as_binary(verdicts[outcome]), cluster=verdicts["prompt_set"] + ":" + verdicts["prompt_id"])
+    cluster = (
+        verdicts["rule_id"].astype(str)
+        if "rule_id" in verdicts.columns and verdicts["rule_id"].notna().all()
+        else verdicts["prompt_set"] + ":" + verdicts["prompt_id"]
+    )
+    frame = verdicts.assign(y=as_binary(verdicts[outcome]), cluster=cluster)
     if frame["cluster"].nunique() < min_items or frame["y"].nunique() < 2:
         return pd.DataFrame([{"term": "model x condition", "status": NOT_ENOUGH_DATA}])
     n_models, n_conditions = frame["model"].nunique(), frame["condition"].nunique()
@@ -250,8 +293,9 @@ def gee_odds_ratios(verdicts: pd.DataFrame, outcome: str = "refused", *, referen
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter; a failed fit is reported below
         try:
-            fit = smf.gee(formula, groups="cluster", data=frame, family=sm.families.Binomial(),
-                          cov_struct=sm.cov_struct.Exchangeable()).fit()
+            fit = smf.gee(
+                formula, groups="cluster", data=frame, family=sm.families.Binomial(), cov_struct=sm.cov_struct.Exchangeable()
+            ).fit()
         except Exception as exc:  # noqa: BLE001 (perfect separation and singular designs)
             return pd.DataFrame([{"term": "model x condition", "status": f"{NOT_ENOUGH_DATA}: {type(exc).__name__}"}])
     ci = fit.conf_int()
@@ -269,8 +313,14 @@ def gee_odds_ratios(verdicts: pd.DataFrame, outcome: str = "refused", *, referen
     return out
 
 
-def breakdown(verdicts: pd.DataFrame, rules: pd.DataFrame, outcome: str = "refused", level: str = "part",
-              by: Sequence[str] = ("model", "condition"), min_n_for_ci: int = MIN_N_FOR_CI) -> pd.DataFrame:
+def breakdown(
+    verdicts: pd.DataFrame,
+    rules: pd.DataFrame,
+    outcome: str = "refused",
+    level: str = "part",
+    by: Sequence[str] = ("model", "condition"),
+    min_n_for_ci: int = MIN_N_FOR_CI,
+) -> pd.DataFrame:
     """Rate of ``outcome`` by IHL part, chapter or rule, always with n; CIs only where n allows.
 
     Args:
@@ -282,8 +332,9 @@ def breakdown(verdicts: pd.DataFrame, rules: pd.DataFrame, outcome: str = "refus
     if level not in columns:
         raise ValueError(f"level must be one of {list(columns)}, got {level!r}")
     _require(verdicts, [*by, outcome, "rule_id"])
-    merged = verdicts.merge(rules[["rule_id", "part_number", "part", "chapter_number", "chapter", "title"]], on="rule_id", how="left",
-                            validate="many_to_one")
+    merged = verdicts.merge(
+        rules[["rule_id", "part_number", "part", "chapter_number", "chapter", "title"]], on="rule_id", how="left", validate="many_to_one"
+    )
     if merged["part"].isna().any():
         raise ValueError("some verdicts have a rule_id not in the rules table")
     table = rate_table(merged, outcome, by=[*columns[level], *by], min_n_for_ci=min_n_for_ci)

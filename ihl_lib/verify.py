@@ -29,12 +29,12 @@ from ihl_lib.judging import ITEM_KEY, judge_responses, panel_verdicts
 from ihl_lib.llm import ChatRequest, ResponseCache, cache_key, complete_many
 from ihl_lib.paths import PROJECT_ROOT
 from ihl_lib.provenance import environment_stamp, write_json_atomic
-from ihl_lib.runs import load_manifest, load_responses
+from ihl_lib.runs import REFERENCE_RUN, load_manifest, load_responses
 
 __all__ = ["VerifyReport", "rebuild_requests", "stratified_sample", "verify_run"]
 
 STRATA = ["prompt_set", "condition"]
-DEFAULT_RUN = "reference-smollm2"
+DEFAULT_RUN = REFERENCE_RUN
 DEFAULT_N = 60
 
 
@@ -86,12 +86,27 @@ def rebuild_requests(rows: pd.DataFrame, manifest: dict[str, Any]) -> list[ChatR
             raise ValueError(f"run.json does not record model {row.model!r} under condition {row.condition!r}")
         system = conditions[row.model]
         settings = _settings_for(manifest, row.condition, row.prompt_set)
-        messages = ([{"role": "system", "content": system["text"]}] if system else []) + [{"role": "user", "content": row.prompt}]
-        requests.append(ChatRequest(
-            model=model["model"], messages=messages, temperature=settings["temperature"], max_tokens=settings["max_tokens"],
-            top_p=settings.get("top_p"), seed=settings.get("seed"), api_base=model.get("api_base"),
-            timeout=settings.get("timeout", 120.0), tag=tuple(getattr(row, k) for k in ITEM_KEY),
-        ))
+        # How the model was asked (runs.generation_record); runs made before it existed used the settings alone.
+        generation = model.get("generation") or {}
+        role = generation.get("system_role", "system")
+        messages = ([{"role": role, "content": system["text"]}] if system else []) + [{"role": "user", "content": row.prompt}]
+        requests.append(
+            ChatRequest(
+                model=model["model"],
+                messages=messages,
+                temperature=settings["temperature"],
+                max_tokens=settings["max_tokens"] or generation["max_tokens"],
+                top_p=settings.get("top_p"),
+                seed=settings.get("seed"),
+                api_base=model.get("api_base"),
+                timeout=settings.get("timeout", 120.0),
+                tag=tuple(getattr(row, k) for k in ITEM_KEY),
+                reasoning_effort=generation.get("reasoning_effort"),
+                omit=tuple(generation.get("not_sent", ())),
+                extra_body=generation.get("extra_body") or None,
+                retry_budget=generation.get("retry_budget"),
+            )
+        )
     return requests
 
 
@@ -125,8 +140,15 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-def verify_run(run_name: str = DEFAULT_RUN, n: int | None = DEFAULT_N, *, seed: int = 0, max_concurrency: int = 4,
-               results_root: Path | None = None, progress: bool = True) -> VerifyReport:
+def verify_run(
+    run_name: str = DEFAULT_RUN,
+    n: int | None = DEFAULT_N,
+    *,
+    seed: int = 0,
+    max_concurrency: int = 4,
+    results_root: Path | None = None,
+    progress: bool = True,
+) -> VerifyReport:
     """Regenerate a stratified sample of a run from an empty cache and compare it with the shipped text.
 
     Args:
@@ -158,20 +180,32 @@ def verify_run(run_name: str = DEFAULT_RUN, n: int | None = DEFAULT_N, *, seed: 
             differ = items[~items["identical"] & items["error"].isna()]
             panels = manifest.get("judging", {}).get("panels", {})
             if len(differ) and panels:
-                items.loc[differ.index, "verdict_unchanged"] = _verdicts_agree(run_name, differ, panels, cache, max_concurrency, progress, results_root)
+                items.loc[differ.index, "verdict_unchanged"] = _verdicts_agree(
+                    run_name, differ, panels, cache, max_concurrency, progress, results_root
+                )
         finally:
             cache.close()
     return VerifyReport(run_name, items)
 
 
-def _verdicts_agree(run_name: str, differ: pd.DataFrame, panels: dict[str, list[str]], cache: ResponseCache,
-                    max_concurrency: int, progress: bool, results_root: Path | None) -> list[bool]:
+def _verdicts_agree(
+    run_name: str,
+    differ: pd.DataFrame,
+    panels: dict[str, list[str]],
+    cache: ResponseCache,
+    max_concurrency: int,
+    progress: bool,
+    results_root: Path | None,
+) -> list[bool]:
     from ihl_lib.judging import load_verdicts
 
     new = differ.rename(columns={"regenerated": "response"})[[*ITEM_KEY, "prompt", "response"]]
     judgments = pd.concat(
-        [judge_responses(new[new["model"] == model], panel, cache=cache, max_concurrency=max_concurrency, progress=progress)
-         for model, panel in panels.items() if (new["model"] == model).any()],
+        [
+            judge_responses(new[new["model"] == model], panel, cache=cache, max_concurrency=max_concurrency, progress=progress)
+            for model, panel in panels.items()
+            if (new["model"] == model).any()
+        ],
         ignore_index=True,
     )
     old = load_verdicts(run_name, results_root)[[*ITEM_KEY, "label"]]
@@ -194,12 +228,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{args.run}: {report.n} responses regenerated from an empty cache, stratified by prompt set x condition")
     for who, env in (("this machine", here), ("the run's   ", theirs)):
         build = env.get("llama_cpp") or {}
-        print(f"{who}: {env.get('cpu_model', 'not recorded')}; llama.cpp features {json.dumps(build.get('compiled_features', 'not recorded'))}")
+        print(
+            f"{who}: {env.get('cpu_model', 'not recorded')}; "
+            f"llama.cpp features {json.dumps(build.get('compiled_features', 'not recorded'))}"
+        )
     print(report.by_stratum().to_string(index=False))
     print(report.summary())
     out = args.out / f"verify-{args.run}.json"
-    write_json_atomic(out, {"run": args.run, "n": report.n, "identical": report.identical, "environment": here,
-                            "items": report.items.drop(columns=["prompt"]).to_dict("records")})
+    write_json_atomic(
+        out,
+        {
+            "run": args.run,
+            "n": report.n,
+            "identical": report.identical,
+            "environment": here,
+            "items": report.items.drop(columns=["prompt"]).to_dict("records"),
+        },
+    )
     print(f"report: {out}")
     return 0
 

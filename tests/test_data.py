@@ -168,6 +168,7 @@ def test_near_duplicates_finds_a_planted_copy():
 
 # ---- bad files -------------------------------------------------------------
 
+
 def _core_rows() -> pd.DataFrame:
     return pd.read_csv(data_dir() / PROMPT_SETS["ihl_violations"][0], dtype=str, keep_default_na=False)
 
@@ -194,7 +195,12 @@ def _as_core(path):
         (lambda f: f.assign(rule_id=f["rule_id"].where(f.index != 4, "twelve")), 5, "rule_id", "rule_id must be an integer"),
         (lambda f: f.assign(prompt=f["prompt"].where(f.index != 7, "   ")), 8, "prompt", "empty prompt"),
         (lambda f: f.assign(variant=f["variant"].where(f.index != 2, "c")), 3, "variant", "unknown variant"),
-        (lambda f: f.assign(rule_id=f["rule_id"].where(f.index != 3, "1"), prompt_id=f["prompt_id"].where(f.index != 3, "X")), None, "rule_id", "rule 1 has 3 prompts"),
+        (
+            lambda f: f.assign(rule_id=f["rule_id"].where(f.index != 3, "1"), prompt_id=f["prompt_id"].where(f.index != 3, "X")),
+            None,
+            "rule_id",
+            "rule 1 has 3 prompts",
+        ),
         (lambda f: f.iloc[:-1], None, None, "expected at least 322"),
     ],
     ids=["missing-column", "duplicate-id", "rule-0", "rule-162", "rule-text", "empty-prompt", "bad-variant", "rule-thrice", "short"],

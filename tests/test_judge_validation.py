@@ -30,8 +30,11 @@ def test_the_label_follows_the_propositions():
 def test_a_broken_row_is_named_by_file_and_row(tmp_path, monkeypatch):
     folder = tmp_path / "judge_dev" / "rbr_gold"
     folder.mkdir(parents=True)
-    good = {"prompt": [{"role": "user", "content": "q"}], "completion": [{"role": "assistant", "content": "a"}],
-            "propositions": {"fully_complies": True, "partially_complies": False}}
+    good = {
+        "prompt": [{"role": "user", "content": "q"}],
+        "completion": [{"role": "assistant", "content": "a"}],
+        "propositions": {"fully_complies": True, "partially_complies": False},
+    }
     (folder / "test.jsonl").write_text(json.dumps(good) + "\n" + json.dumps({**good, "completion": []}) + "\n")
     monkeypatch.setenv("IHL_DATA_DIR", str(tmp_path))
     with pytest.raises(ValueError, match=r"test\.jsonl, row 2: not a gold-set row"):
@@ -60,13 +63,19 @@ def test_evaluate_judge_reports_accuracy_per_class_and_confusion():
     from ihl_lib.judging.pattern import PatternJudge
     from ihl_lib.judging.validation import evaluate_judge
 
-    labelled = pd.DataFrame({
-        "prompt": ["p"] * 4,
-        "response": ["I can't help with that.", "Here's the plan:\n1. Go.\n2. Return.", "Sure! Here it is:\n1. A\n2. B",
-                     "I won't do that. Here is the plan anyway:\n1. Go.\n2. Return."],
-        "human_label": ["full_refusal", "full_compliance", "full_refusal", "partial_refusal"],
-        "human_helpful": [False, False, False, False],
-    })
+    labelled = pd.DataFrame(
+        {
+            "prompt": ["p"] * 4,
+            "response": [
+                "I can't help with that.",
+                "Here's the plan:\n1. Go.\n2. Return.",
+                "Sure! Here it is:\n1. A\n2. B",
+                "I won't do that. Here is the plan anyway:\n1. Go.\n2. Return.",
+            ],
+            "human_label": ["full_refusal", "full_compliance", "full_refusal", "partial_refusal"],
+            "human_helpful": [False, False, False, False],
+        }
+    )
     result = evaluate_judge(PatternJudge(), labelled)
     assert result.summary["n"] == 4 and result.summary["accuracy"] == 0.75
     assert result.confusion.loc["full_refusal", "full_compliance"] == 1  # the third item: a human refusal the judge missed

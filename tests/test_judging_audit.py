@@ -10,8 +10,12 @@ from ihl_lib.judging.audit import audit_accuracy, audit_sample
 def _run(n_items: int = 60):
     rows, texts = [], []
     for i in range(n_items):
-        key = {"model": f"m{i % 2}", "prompt_set": "ihl_violations" if i % 3 else "lawful_twins", "prompt_id": f"R{i:03d}-a",
-               "condition": "baseline" if i % 4 < 2 else "intervention"}
+        key = {
+            "model": f"m{i % 2}",
+            "prompt_set": "ihl_violations" if i % 3 else "lawful_twins",
+            "prompt_id": f"R{i:03d}-a",
+            "condition": "baseline" if i % 4 < 2 else "intervention",
+        }
         label = "full_refusal" if i % 5 == 0 else "full_compliance"
         rows.append({**key, "label": label, "label__a": label, "label__b": "full_compliance", "unanimous": label == "full_compliance"})
         texts.append({**key, "prompt": f"prompt {i}", "response": f"response {i}"})
@@ -55,7 +59,15 @@ def test_an_audit_sheet_from_before_the_random_sample_still_reads(tmp_path):
 
     folder = tmp_path / "r"
     folder.mkdir()
-    pd.DataFrame({"model": ["m"], "prompt_set": ["s"], "prompt_id": ["p1"], "condition": ["baseline"], "panel_label": ["unresolved"],
-                  "human_label": ["full_refusal"]}).to_csv(folder / "audit.csv", index=False)
+    pd.DataFrame(
+        {
+            "model": ["m"],
+            "prompt_set": ["s"],
+            "prompt_id": ["p1"],
+            "condition": ["baseline"],
+            "panel_label": ["unresolved"],
+            "human_label": ["full_refusal"],
+        }
+    ).to_csv(folder / "audit.csv", index=False)
     sheet = load_audit("r", tmp_path)
     assert sheet["why"].tolist() == ["disagreement"] and sheet.loc[0, "human_label"] == "full_refusal"

@@ -12,8 +12,10 @@ from ihl_lib import llama_build
 from ihl_lib.paths import PROJECT_ROOT
 
 # What llama.cpp 0.3.36's native build printed on an AVX-512/AMX Xeon (issue 16), and what the pinned build prints.
-NATIVE_XEON = ("CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | AVX512 = 1 | "
-               "AVX512_VNNI = 1 | AVX512_BF16 = 1 | AMX_INT8 = 1 | LLAMAFILE = 1 | OPENMP = 1 | REPACK = 1 | ")
+NATIVE_XEON = (
+    "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | AVX512 = 1 | "
+    "AVX512_VNNI = 1 | AVX512_BF16 = 1 | AMX_INT8 = 1 | LLAMAFILE = 1 | OPENMP = 1 | REPACK = 1 | "
+)
 PINNED = "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | OPENMP = 1 | "
 
 
@@ -56,8 +58,9 @@ def test_a_cpu_without_avx2_is_named_before_anything_is_built(tmp_path, monkeypa
 
 def test_this_machine_can_run_the_pinned_build():
     assert llama_build.missing_cpu_features(llama_build.pinned_build()["cpu_features"]) == []
-    out = subprocess.run([sys.executable, str(PROJECT_ROOT / "tools" / "install_llama_cpp.py"), "--check-cpu-only"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "tools" / "install_llama_cpp.py"), "--check-cpu-only"], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
 
 

@@ -6,8 +6,8 @@ import time
 
 import pandas as pd
 import pytest
-
 from conftest import FAKE_KEY, user
+
 from ihl_lib.llm import (
     ChatRequest,
     InvalidRequestError,

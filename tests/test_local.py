@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from conftest import user
+
 from ihl_lib import DEFAULT_MODEL, local
 from ihl_lib.llm import ChatRequest, InvalidRequestError, ResponseCache, complete, complete_many
 
@@ -68,8 +68,13 @@ def test_json_schema_response_format_is_enforced(tmp_path):
     import json
 
     schema = {"type": "object", "properties": {"answer": {"type": "string", "enum": ["yes", "no"]}}, "required": ["answer"]}
-    r = complete(DEFAULT_MODEL, user("Is water wet? Reply in JSON."), max_tokens=30,
-                 response_format={"type": "json_object", "schema": schema}, cache=tmp_path)
+    r = complete(
+        DEFAULT_MODEL,
+        user("Is water wet? Reply in JSON."),
+        max_tokens=30,
+        response_format={"type": "json_object", "schema": schema},
+        cache=tmp_path,
+    )
     assert json.loads(r.text)["answer"] in ("yes", "no")
 
 
@@ -163,7 +168,9 @@ def test_a_prompt_longer_than_one_batch_gives_the_cold_answer():
 
 def test_concurrent_calls_match_one_by_one(tmp_path):
     questions = ["What is rain?", "Say hello.", "Count to three.", "What is a river?", "Name a fruit.", "What is snow?"]
-    requests = [ChatRequest(model=DEFAULT_MODEL, messages=[{"role": "system", "content": LONG_SYSTEM}, *user(q)], max_tokens=32) for q in questions]
+    requests = [
+        ChatRequest(model=DEFAULT_MODEL, messages=[{"role": "system", "content": LONG_SYSTEM}, *user(q)], max_tokens=32) for q in questions
+    ]
     together = complete_many(requests, cache=tmp_path / "together", max_concurrency=4, progress=False)
     one_by_one = [complete(r.model, r.messages, max_tokens=32, cache=tmp_path / "one") for r in requests]
     assert all(r.ok and r.text for r in together), [r.error for r in together]

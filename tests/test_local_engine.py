@@ -10,15 +10,31 @@ from ihl_lib import local
 from ihl_lib.local_engine import BatchedEngine, JobQueue, UnsupportedCompletionParameter, chat_completion_request, to_chat_completion
 
 QUESTIONS = [
-    "Why do rivers flow to the sea?", "Name three colours.", "What is the Geneva Convention?", "Write a haiku about snow.",
-    "How do I bake bread?", "Explain what a treaty is.", "What is a glacier?", "Describe a library.",
-    "Who protects the wounded in war?", "What does a nurse do?", "Count to ten in French.", "What is rain?",
-    "Écris une phrase sur l'été, avec des accents.", "Why is the sky blue?", "What is a hospital for?", "Name a fruit and a vegetable.",
+    "Why do rivers flow to the sea?",
+    "Name three colours.",
+    "What is the Geneva Convention?",
+    "Write a haiku about snow.",
+    "How do I bake bread?",
+    "Explain what a treaty is.",
+    "What is a glacier?",
+    "Describe a library.",
+    "Who protects the wounded in war?",
+    "What does a nurse do?",
+    "Count to ten in French.",
+    "What is rain?",
+    "Écris une phrase sur l'été, avec des accents.",
+    "Why is the sky blue?",
+    "What is a hospital for?",
+    "Name a fruit and a vegetable.",
 ]
-VERDICT = {"type": "json_object", "schema": {
-    "type": "object",
-    "properties": {"v": {"type": "string", "enum": ["refusal", "compliance"]}, "r": {"type": "string", "maxLength": 40}},
-    "required": ["v", "r"]}}
+VERDICT = {
+    "type": "json_object",
+    "schema": {
+        "type": "object",
+        "properties": {"v": {"type": "string", "enum": ["refusal", "compliance"]}, "r": {"type": "string", "maxLength": 40}},
+        "required": ["v", "r"],
+    },
+}
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,20 @@ from ihl_lib.report import describe_agreement
 
 @pytest.mark.parametrize(
     "kappa,word",
-    [(-0.3, "poor"), (0.0, "slight"), (0.2, "slight"), (0.21, "fair"), (0.4, "fair"), (0.41, "moderate"), (0.6, "moderate"),
-     (0.61, "substantial"), (0.8, "substantial"), (0.81, "almost perfect"), (1.0, "almost perfect"), (float("nan"), "undefined")],
+    [
+        (-0.3, "poor"),
+        (0.0, "slight"),
+        (0.2, "slight"),
+        (0.21, "fair"),
+        (0.4, "fair"),
+        (0.41, "moderate"),
+        (0.6, "moderate"),
+        (0.61, "substantial"),
+        (0.8, "substantial"),
+        (0.81, "almost perfect"),
+        (1.0, "almost perfect"),
+        (float("nan"), "undefined"),
+    ],
 )
 def test_landis_koch_bands(kappa, word):
     assert landis_koch(kappa) == word

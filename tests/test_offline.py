@@ -22,7 +22,8 @@ SCRIPT = textwrap.dedent(
     socket.create_connection = guard("create_connection")
 
     import ihl_lib.llm as llm
-    llm._litellm()  # the full litellm import, with our provider registered
+    from ihl_lib.llm.request import _litellm
+    _litellm()  # the full litellm import, with our provider registered
     result = llm.complete("local/smollm2-135m", [{"role": "user", "content": "Hello"}], max_tokens=16, cache=CACHE)
     print(json.dumps({"attempts": attempts, "text": result.text}))
     """

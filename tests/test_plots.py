@@ -12,6 +12,7 @@ import pytest
 
 from ihl_lib import plots
 from ihl_lib.data import load_rules
+from ihl_lib.paths import data_dir
 from ihl_lib.stats import breakdown, rate_table
 
 
@@ -22,8 +23,17 @@ def verdicts() -> pd.DataFrame:
     for model in ("openai/gpt-4o-2024-08-06", "local/smollm2-135m"):
         for condition, p in (("baseline", 0.4), ("intervention", 0.8)):
             for i in range(322):
-                rows.append({"model": model, "condition": condition, "prompt_set": "ihl_violations", "prompt_id": f"R{i // 2 + 1:03d}-{'ab'[i % 2]}",
-                             "rule_id": i // 2 + 1, "refused": bool(rng.random() < p), "helpful": bool(rng.random() < p / 2)})
+                rows.append(
+                    {
+                        "model": model,
+                        "condition": condition,
+                        "prompt_set": "ihl_violations",
+                        "prompt_id": f"R{i // 2 + 1:03d}-{'ab'[i % 2]}",
+                        "rule_id": i // 2 + 1,
+                        "refused": bool(rng.random() < p),
+                        "helpful": bool(rng.random() < p / 2),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -40,8 +50,11 @@ def test_rate_bars(verdicts, tmp_path):
 def test_rate_bars_draw_groups_at_zero_and_at_one_hundred_percent():
     # `make reproduce SAMPLE=20` once died here: 0 refusals of 40 gave a Wilson lower bound of
     # 6.9e-18, above the rate, and matplotlib refuses the negative error bar.
-    rows = [{"model": "local/smollm2-135m", "condition": condition, "prompt_id": f"p{i}", "refused": refused}
-            for condition, refused in (("baseline", False), ("intervention", True)) for i in range(40)]
+    rows = [
+        {"model": "local/smollm2-135m", "condition": condition, "prompt_id": f"p{i}", "refused": refused}
+        for condition, refused in (("baseline", False), ("intervention", True))
+        for i in range(40)
+    ]
     table = rate_table(pd.DataFrame(rows))
     assert list(table["rate"]) == [0.0, 1.0]
     fig = plots.rate_bars(table, "Refusal rate", "refused (% of prompts)")
@@ -56,13 +69,22 @@ def test_helpfulness_dumbbell(verdicts):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["baseline", "intervention"]
 
 
-def test_rule_heatmap_has_161_rows_in_part_order(verdicts):
+def test_rule_heatmap_has_161_rows_in_part_order_one_panel_per_part(verdicts):
     rules = load_rules()
-    fig = plots.rule_heatmap(breakdown(verdicts, rules, level="rule"), rules)
-    ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert len(labels) == 161 and labels[0].startswith("R001") and labels[-1].startswith("R161")
-    assert len(ax.get_xticklabels()) == 4
+    table = breakdown(verdicts, rules, level="rule")
+    fig = plots.rule_heatmap(table, rules)
+    panels = [ax for ax in fig.axes if ax.get_images()]
+    labels = [t.get_text() for ax in panels for t in ax.get_yticklabels()]
+    assert len(panels) == 6 and len(labels) == 161 and labels[0].startswith("R001") and labels[-1].startswith("R161")
+    assert [int(label[1:4]) for label in labels] == sorted(rules.sort_values(["part_number", "chapter_number", "rule_id"])["rule_id"])
+    # what is drawn is the rate, in percent, rule by rule
+    first = panels[0].get_images()[0].get_array()
+    wide = table.assign(column=table["model"].map(plots._short) + " · " + table["condition"]).pivot_table(
+        index="rule_id", columns="column", values="rate"
+    )
+    assert first[0].tolist() == (wide.loc[1] * 100).tolist()
+    columns = [t.get_text() for t in panels[2].get_xticklabels()]
+    assert len(columns) == 4 and all(" · " in c for c in columns)
 
 
 def test_part_bars_show_n(verdicts):
@@ -73,19 +95,75 @@ def test_part_bars_show_n(verdicts):
 
 
 def test_agreement_heatmap():
-    pairwise = pd.DataFrame({"judge_a": ["rules", "rules", "prefix"], "judge_b": ["prefix", "local/x::v1", "local/x::v1"],
-                             "cohen_kappa": [0.5, 0.1, -0.2], "n": [10, 10, 10], "agreement": [0.8, 0.5, 0.3]})
+    pairwise = pd.DataFrame(
+        {
+            "judge_a": ["rules", "rules", "prefix"],
+            "judge_b": ["prefix", "local/x::v1", "local/x::v1"],
+            "cohen_kappa": [0.5, 0.1, -0.2],
+            "n": [10, 10, 10],
+            "agreement": [0.8, 0.5, 0.3],
+        }
+    )
     fig = plots.agreement_heatmap(pairwise)
     values = sorted(t.get_text() for t in fig.axes[0].texts)
     assert values == sorted(["1.00", "0.50", "0.10", "0.50", "1.00", "-0.20", "0.10", "-0.20", "1.00"])
 
 
-def test_paper_comparison_and_tradeoff():
-    ref = pd.read_csv("data/paper_reference.csv")
-    ours = pd.DataFrame({"model_key": ["o3-mini"], "metric": ["helpful_rate"], "condition": ["baseline"], "value": [12.0]})
-    fig = plots.paper_comparison(ours, ref)
-    assert fig.axes[0].get_xlabel() == "% of all prompts"
-    assert any("o3-mini" in t.get_text() for t in fig.axes[0].get_yticklabels())
-    points = pd.DataFrame({"model": ["a", "a"], "condition": ["baseline", "intervention"], "refusal_violating": [0.5, 0.9], "refusal_lawful": [0.1, 0.3]})
+def test_paper_comparison_plots_only_like_with_like():
+    from ihl_lib.data import load_paper_reference
+
+    ref = load_paper_reference()
+    ours = pd.DataFrame(
+        {
+            "model_key": ["o3-mini", "claude-3-7-sonnet"],
+            "metric": ["helpful_rate", "explanatory_refusals"],
+            "condition": ["baseline", "baseline"],
+            "value": [12.0, 40.0],
+        }
+    )
+    ax = plots.paper_comparison(ours, ref).axes[0]
+    assert ax.get_xlabel() == "% of all prompts"
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    # the four exact k/322 figures with a named condition; never S01 (condition not named), a range, a threshold,
+    # or Claude-3.7's 80% of unknown denominator
+    assert sorted(r.split("\n")[0] for r in rows) == ["claude-3-5-sonnet", "claude-3-5-sonnet", "o3-mini", "o3-mini"]
+    widths = sorted(round(p.get_width(), 2) for p in ax.patches if p.get_width() > 0)
+    assert widths == [7.76, 12.0, 24.53, 32.3, 98.45]
+
+
+def test_the_paper_reference_is_checked_row_by_row(tmp_path):
+    from ihl_lib.data import DatasetError, load_paper_reference
+
+    text = (data_dir() / "paper_reference.csv").read_text(encoding="utf-8").replace(",25,322,figure", ",26,322,figure")
+    (tmp_path / "ref.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(DatasetError, match="row 2, column 'value'"):
+        load_paper_reference(tmp_path / "ref.csv")
+
+
+def test_tradeoff_scatter():
+    points = pd.DataFrame(
+        {"model": ["a", "a"], "condition": ["baseline", "intervention"], "refusal_violating": [0.5, 0.9], "refusal_lawful": [0.1, 0.3]}
+    )
     fig = plots.tradeoff_scatter(points)
     assert "over-refusal" in fig.axes[0].get_ylabel()
+
+
+def test_the_figure_index_lists_every_figure_a_notebook_draws():
+    import re
+
+    from ihl_lib.notebooks import NOTEBOOK_DIR
+
+    drawn = {}
+    for path in sorted(NOTEBOOK_DIR.glob("*.ipynb")):
+        for name in re.findall(r'save_figure\(.*, \\"([a-z_]+)\\"\)', path.read_text(encoding="utf-8")):
+            drawn[name] = path.name
+    index = (data_dir().parent / "figures" / "README.md").read_text(encoding="utf-8")
+    listed = dict(re.findall(r"^\| `([a-z_]+)` \| .+ \| `(\d\d_[a-z_]+\.ipynb)` \|$", index, flags=re.M))
+    assert listed == drawn
+
+
+def test_words_by_part_draws_one_box_per_part_with_n_in_the_title():
+    prompts = pd.DataFrame({"part_number": [1, 1, 2, 6], "n_words": [10, 20, 30, 40]})
+    ax = plots.words_by_part(prompts, "Core set").axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Part I", "Part II", "Part VI"] and ax.get_title() == "Core set (n = 4)"
+    assert ax.get_ylabel() == "words per prompt"

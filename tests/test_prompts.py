@@ -19,8 +19,16 @@ from ihl_lib.prompts import (
 
 def test_the_standard_prompt_states_the_norms_and_says_nothing_about_how_to_refuse():
     text = IHL_NORMS_V1.text
-    for phrase in ("International Humanitarian Law", "International Human Rights Law", "Geneva Conventions", "Additional Protocols",
-                   "customary IHL", "civilians", "torture", "Do not help"):
+    for phrase in (
+        "International Humanitarian Law",
+        "International Human Rights Law",
+        "Geneva Conventions",
+        "Additional Protocols",
+        "customary IHL",
+        "civilians",
+        "torture",
+        "Do not help",
+    ):
         assert phrase in text, phrase
     # what the helpfulness judge scores must not be instructed by the study's prompt
     for instruction in ("explain", "principle", "alternative", "harm it", "refuse", "lawful questions"):

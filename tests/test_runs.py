@@ -12,6 +12,7 @@ from ihl_lib.models import STUDY_MODELS, MissingKeyError, ModelSpec, parse_model
 from ihl_lib.prompts import IHL_NORMS_V1, UnknownConditionError
 from ihl_lib.runs import RunSettings, load_manifest, load_responses, prepare, run
 
+
 @pytest.fixture
 def prompts(tmp_path) -> pd.DataFrame:
     rows = [
@@ -22,9 +23,20 @@ def prompts(tmp_path) -> pd.DataFrame:
     pd.DataFrame(rows).to_csv(path, index=False)
     return load_prompts(path)
 
+
 def _run(server, prompts, condition, tmp_path, **kw):
-    return run(f"openai/loop@{server.url}", prompts, condition, run_name="t", cache=tmp_path / "cache",
-               results_root=tmp_path / "results", progress=False, show_plan=False, **kw)
+    return run(
+        f"openai/loop@{server.url}",
+        prompts,
+        condition,
+        run_name="t",
+        cache=tmp_path / "cache",
+        results_root=tmp_path / "results",
+        progress=False,
+        show_plan=False,
+        **kw,
+    )
+
 
 def test_both_conditions_run_and_system_prompt_is_sent_only_in_intervention(api_key, server, prompts, tmp_path):
     base = _run(server, prompts, "baseline", tmp_path)
@@ -37,7 +49,12 @@ def test_both_conditions_run_and_system_prompt_is_sent_only_in_intervention(api_
     assert all(b["messages"][0]["role"] == "user" for b in baseline_bodies)
     assert not any(m["role"] == "system" for b in baseline_bodies for m in b["messages"])
     assert all(b["messages"][0] == {"role": "system", "content": IHL_NORMS_V1.text} for b in intervention_bodies)
-    assert all(b["temperature"] == 0 and b["seed"] == 0 and b["max_tokens"] == 256 for b in baseline_bodies + intervention_bodies)
+    assert all(b["temperature"] == 0 and b["seed"] == 0 and b["max_tokens"] == 2048 for b in baseline_bodies + intervention_bodies)
+    # a self-hosted server's own sampling defaults (llama.cpp and Ollama: repeat penalty 1.1) are pinned to neutral
+    assert all(
+        b["repeat_penalty"] == 1.0 and b["repetition_penalty"] == 1.0 and b["presence_penalty"] == 0.0 and b["frequency_penalty"] == 0.0
+        for b in baseline_bodies + intervention_bodies
+    )
 
     saved = load_responses("t", tmp_path / "results")
     assert len(saved) == 12
@@ -46,6 +63,7 @@ def test_both_conditions_run_and_system_prompt_is_sent_only_in_intervention(api_
     assert (saved.loc[saved.condition == "intervention", "system_prompt_sha256"] == IHL_NORMS_V1.sha256).all()
     assert (saved.loc[saved.condition == "baseline", "system_prompt"] == "").all()
     assert saved["response"].str.startswith("echo: Test request").all()
+
 
 def test_manifest_records_provenance(api_key, server, prompts, tmp_path):
     _run(server, prompts, "baseline", tmp_path)
@@ -61,7 +79,10 @@ def test_manifest_records_provenance(api_key, server, prompts, tmp_path):
     dataset = manifest["prompt_sets"]["tiny"]
     assert len(dataset["file_sha256"]) == 64 and dataset["dataset_version"] is None  # a user's file has no version
     held = manifest["coverage"]["tiny"]
-    assert {c: {m: e["n"] for m, e in by_model.items()} for c, by_model in held.items()} == {"baseline": {label: 6}, "intervention": {label: 6}}
+    assert {c: {m: e["n"] for m, e in by_model.items()} for c, by_model in held.items()} == {
+        "baseline": {label: 6},
+        "intervention": {label: 6},
+    }
     assert held["baseline"][label]["prompt_ids"] == sorted(prompts["prompt_id"])
     env = manifest["environment"]
     assert env["packages"]["litellm"] and env["packages"]["ihl-refusals"] == "0.1.0"
@@ -69,6 +90,7 @@ def test_manifest_records_provenance(api_key, server, prompts, tmp_path):
     assert [h["condition"] for h in manifest["history"]] == ["baseline", "intervention"]
     assert [h["n_prompts"] for h in manifest["history"]] == [6, 6]
     assert "sk-" not in (tmp_path / "results" / "t" / "run.json").read_text()
+
 
 def test_manifest_keeps_each_conditions_sample_and_a_portable_file_path(api_key, server, tmp_path):
     shipped = load_prompts("ihl_violations")
@@ -109,6 +131,7 @@ def test_rerun_is_identical_and_makes_no_call(api_key, server, prompts, tmp_path
     cols = ["model", "prompt_id", "condition", "response", "finish_reason", "prompt_tokens", "completion_tokens"]
     pd.testing.assert_frame_equal(first[cols], second[cols])
 
+
 def test_partial_run_completes_only_the_rest(api_key, prompts, tmp_path):
     failing = {"T01", "T04"}
     state = {"first": True}
@@ -129,12 +152,14 @@ def test_partial_run_completes_only_the_rest(api_key, prompts, tmp_path):
     saved = load_responses("t", tmp_path / "results")
     assert len(saved) == 6 and saved["error"].isna().all()
 
+
 def test_missing_key_fails_before_any_call(monkeypatch, server, prompts, tmp_path):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(MissingKeyError, match="OPENAI_API_KEY"):
         _run(server, prompts, "baseline", tmp_path)
     assert server.request_count == 0
     assert not (tmp_path / "results").exists()
+
 
 def test_bad_input_fails_before_any_call(api_key, server, prompts, tmp_path):
     with pytest.raises(UnknownConditionError, match="known: .*baseline"):
@@ -147,6 +172,7 @@ def test_bad_input_fails_before_any_call(api_key, server, prompts, tmp_path):
         _run(server, prompts, "baseline", tmp_path, settings=RunSettings(max_tokens=-5))
     assert server.request_count == 0
 
+
 def test_model_selection(monkeypatch):
     monkeypatch.delenv("IHL_MODELS", raising=False)
     assert parse_models(None) == [ModelSpec("local/smollm2-135m")]
@@ -154,6 +180,7 @@ def test_model_selection(monkeypatch):
     assert parse_models(None) == [ModelSpec(STUDY_MODELS["gpt-4o"]), ModelSpec("ollama/llama3", "http://127.0.0.1:11434")]
     assert len(parse_models("study")) == 8
     assert ModelSpec("openai/x", "http://u:secret@127.0.0.1:8000/v1/").label == "openai/x@http://127.0.0.1:8000/v1"
+
 
 def test_plan_counts_calls_cost_and_cache(api_key, server, prompts, tmp_path):
     prepared = prepare(["openai/gpt-4o-2024-08-06@" + server.url, "openai/loop@" + server.url], prompts, "intervention")
@@ -166,17 +193,29 @@ def test_plan_counts_calls_cost_and_cache(api_key, server, prompts, tmp_path):
     table = prepare("openai/loop@" + server.url, prompts, "intervention").plan(tmp_path / "cache")
     assert table["cached"].tolist() == [6] and table["to_call"].tolist() == [0]
 
+
 def test_sample_is_reproducible_and_keeps_source(prompts):
     a, b = sample_prompts(prompts, 3, seed=1), sample_prompts(prompts, 3, seed=1)
     assert a["prompt_id"].tolist() == b["prompt_id"].tolist() and len(a) == 3
     assert a.attrs["source_path"] == prompts.attrs["source_path"]
 
+
 def test_embedded_model_runs_both_conditions(prompts, tmp_path):
     two = prompts.head(2)
-    base = run(None, two, "baseline", run_name="local", cache=tmp_path / "c", results_root=tmp_path / "r", progress=False, show_plan=False,
-               settings=RunSettings(max_tokens=24))
-    inter = run(None, two, "intervention", run_name="local", cache=tmp_path / "c", results_root=tmp_path / "r", progress=False, show_plan=False,
-                settings=RunSettings(max_tokens=24))
+    base, inter = (
+        run(
+            None,
+            two,
+            condition,
+            run_name="local",
+            cache=tmp_path / "c",
+            results_root=tmp_path / "r",
+            progress=False,
+            show_plan=False,
+            settings=RunSettings(max_tokens=24),
+        )
+        for condition in ("baseline", "intervention")
+    )
     assert base["error"].isna().all() and inter["error"].isna().all()
     assert (base["response_model"] == "SmolLM2-135M-Instruct.Q4_1").all()
     assert list(base["response"]) != list(inter["response"])  # the system prompt changes the answer
@@ -192,9 +231,45 @@ def test_shipped_reference_manifest_matches_its_responses():
     from_manifest = {(s, c, m): e["prompt_ids"] for s, by_c in held.items() for c, by_m in by_c.items() for m, e in by_m.items()}
     assert from_manifest == from_file
     # The full study design: every core prompt under the three conditions, every extension prompt under two.
-    for name, conditions in (("ihl_violations", ("baseline", "intervention", "tailored")),
-                             ("lawful_twins", ("baseline", "intervention")), ("code_wrapped", ("baseline", "intervention")),
-                             ("illegitimate_rules", ("baseline", "intervention"))):
+    for name, conditions in (
+        ("ihl_violations", ("baseline", "intervention", "tailored")),
+        ("lawful_twins", ("baseline", "intervention")),
+        ("code_wrapped", ("baseline", "intervention")),
+        ("illegitimate_rules", ("baseline", "intervention")),
+    ):
         ids = sorted(load_prompts(name)["prompt_id"])
         for condition in conditions:
             assert from_file[(name, condition, "local/smollm2-135m")] == ids, (name, condition)
+
+
+def test_summarize_counts_each_outcome_and_the_share_cut_by_the_budget():
+    from ihl_lib.runs import summarize
+
+    frame = pd.DataFrame(
+        {
+            "model": "m",
+            "condition": "baseline",
+            "prompt_id": ["a", "b", "c", "d"],
+            "response": ["Sure, here", "No.", "", None],
+            "finish_reason": ["length", "stop", "content_filter", None],
+            "error_kind": [None, None, None, "server"],
+            "error": [None, None, None, "gave up"],
+            "from_cache": False,
+            "completion_tokens": [256, 2, 0, None],
+            "latency_s": 1.0,
+            "cost_usd": None,
+        }
+    )
+    row = summarize(frame).iloc[0]
+    assert (row["answered"], row["truncated"], row["provider_blocked"], row["error"], row["empty"]) == (1, 1, 1, 1, 0)
+    assert row["truncated_share"] == 0.25 and row["prompts"] == 4
+
+
+def test_analysis_reads_the_shipped_reference_run_when_there_is_no_run_of_ones_own(tmp_path, capsys):
+    from ihl_lib.runs import REFERENCE_RUN, analysis_target
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "responses.parquet").write_bytes(b"")
+    assert analysis_target("mine", tmp_path) == ("mine", False)
+    assert analysis_target("local-run", tmp_path) == (REFERENCE_RUN, True)
+    assert "There is no run 'local-run' here yet" in capsys.readouterr().out

@@ -12,6 +12,7 @@ import textwrap
 import time
 
 from conftest import FAKE_KEY
+
 from ihl_lib.llm import ChatRequest, RetryPolicy, complete_many
 from ihl_lib.loopback import FaultPlan, LoopbackServer, echo_text
 
@@ -20,8 +21,10 @@ POLICY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05)
 
 
 def _requests(url: str, n: int) -> list[ChatRequest]:
-    return [ChatRequest(model="openai/soak", messages=[{"role": "user", "content": f"item {i}"}], api_base=url, timeout=0.5, tag=i)
-            for i in range(n)]
+    return [
+        ChatRequest(model="openai/soak", messages=[{"role": "user", "content": f"item {i}"}], api_base=url, timeout=0.5, tag=i)
+        for i in range(n)
+    ]
 
 
 def test_faults_are_retried_and_every_item_is_answered_once(api_key, cache):

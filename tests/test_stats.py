@@ -23,8 +23,17 @@ def _verdicts(outcomes: dict[tuple[str, str], list[bool | None]]) -> pd.DataFram
     rows = []
     for (model, condition), values in outcomes.items():
         for i, v in enumerate(values):
-            rows.append({"model": model, "condition": condition, "prompt_set": "s", "prompt_id": f"p{i:03d}",
-                         "rule_id": i % 161 + 1, "refused": v, "helpful": v})
+            rows.append(
+                {
+                    "model": model,
+                    "condition": condition,
+                    "prompt_set": "s",
+                    "prompt_id": f"p{i:03d}",
+                    "rule_id": i % 161 + 1,
+                    "refused": v,
+                    "helpful": v,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -163,3 +172,82 @@ def test_common_prompts_restricts_to_pairs_explicitly():
     assert len(both) == 24 and set(both["prompt_id"]) == {f"p{i:03d}" for i in range(12)}
     row = paired_tests(both, "refused", "intervention", "tailored").iloc[0]
     assert row["n_pairs"] == 12 and row["a_only"] == 12
+
+
+# ---- the design: two prompts per rule ---------------------------------------------
+
+
+def _rule_pairs(n_rules: int, seed: int, correlated: bool) -> pd.DataFrame:
+    """Two prompts per rule; with ``correlated`` both prompts of a rule share their outcomes."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for rule in range(1, n_rules + 1):
+        base, inter = rng.random() < 0.3, rng.random() < 0.6
+        for variant in "ab":
+            b, i = (base, inter) if correlated else (rng.random() < 0.3, rng.random() < 0.6)
+            for condition, value in (("baseline", b), ("intervention", i)):
+                rows.append(
+                    {
+                        "model": "m",
+                        "condition": condition,
+                        "prompt_set": "s",
+                        "prompt_id": f"R{rule:03d}-{variant}",
+                        "rule_id": rule,
+                        "refused": bool(value),
+                        "helpful": bool(value),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_the_cluster_bootstrap_with_one_pair_per_cluster_is_the_pair_bootstrap():
+    from ihl_lib.stats import paired_test
+
+    rng = np.random.default_rng(0)
+    a, b = (rng.random(80) < 0.3).astype(int), (rng.random(80) < 0.6).astype(int)
+    plain, clustered = paired_test(a, b, seed=5), paired_test(a, b, seed=5, clusters=np.arange(80))
+    assert (plain["diff_ci_low"], plain["diff_ci_high"]) == pytest.approx((clustered["diff_ci_low"], clustered["diff_ci_high"]), abs=1e-12)
+    assert clustered["ci_method"] == "cluster bootstrap (rules)" and clustered["n_clusters"] == 80
+
+
+def test_the_cluster_bootstrap_matches_a_hand_written_resampling_of_rules():
+    from ihl_lib.stats import paired_outcomes, paired_test
+
+    pairs = paired_outcomes(_rule_pairs(40, 1, correlated=True), "refused", "m", "baseline", "intervention")
+    result = paired_test(pairs["a"].to_numpy(), pairs["b"].to_numpy(), n_boot=500, seed=11, clusters=pairs["rule_id"].to_numpy())
+    # the same draws, done the slow way: pick rules with replacement, pool every pair of every picked rule
+    rng = np.random.default_rng(11)
+    rules = np.unique(pairs["rule_id"])
+    draws = rng.integers(0, len(rules), size=(500, len(rules)))
+    diffs = []
+    for draw in draws:
+        picked = pd.concat([pairs[pairs["rule_id"] == rules[i]] for i in draw])
+        diffs.append(picked["b"].mean() - picked["a"].mean())
+    assert result["diff_ci_low"] == pytest.approx(np.quantile(diffs, 0.025))
+    assert result["diff_ci_high"] == pytest.approx(np.quantile(diffs, 0.975))
+
+
+def test_when_a_rules_two_prompts_agree_the_rule_clustered_interval_is_wider():
+    verdicts = _rule_pairs(80, 2, correlated=True)
+    clustered = paired_tests(verdicts, n_boot=4000).iloc[0]
+    naive = paired_tests(verdicts.drop(columns="rule_id"), n_boot=4000).iloc[0]
+    width = lambda row: row["diff_ci_high"] - row["diff_ci_low"]  # noqa: E731
+    # perfectly correlated pairs carry half the information: about sqrt(2) wider
+    assert 1.2 < width(clustered) / width(naive) < 1.7
+    assert clustered["n_clusters"] == 80 and naive["n_clusters"] == 160
+
+
+def test_the_gee_clusters_by_rule():
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    verdicts = _rule_pairs(80, 3, correlated=True)
+    table = gee_odds_ratios(verdicts).set_index("term")
+    term = [t for t in table.index if "intervention" in t][0]
+    frame = verdicts.assign(y=verdicts["refused"].astype(int), intervention=(verdicts["condition"] == "intervention").astype(int))
+    by_rule = smf.gee(
+        "y ~ intervention", groups="rule_id", data=frame, family=sm.families.Binomial(), cov_struct=sm.cov_struct.Exchangeable()
+    ).fit()
+    assert table.loc[term, "ci_high"] == pytest.approx(float(np.exp(by_rule.conf_int().loc["intervention", 1])), rel=1e-6)
+    by_prompt = gee_odds_ratios(verdicts.drop(columns="rule_id")).set_index("term")
+    assert table.loc[term, "ci_high"] - table.loc[term, "ci_low"] > by_prompt.loc[term, "ci_high"] - by_prompt.loc[term, "ci_low"]

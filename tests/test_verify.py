@@ -14,8 +14,11 @@ REFUSAL = "I cannot help with that: attacking civilians violates the principle o
 
 
 def _frame(sizes: dict[tuple[str, str], int]) -> pd.DataFrame:
-    rows = [{"model": "m", "prompt_set": s, "condition": c, "prompt_id": f"{s}-{c}-{i:03d}", "response": "x", "error": None}
-            for (s, c), n in sizes.items() for i in range(n)]
+    rows = [
+        {"model": "m", "prompt_set": s, "condition": c, "prompt_id": f"{s}-{c}-{i:03d}", "response": "x", "error": None}
+        for (s, c), n in sizes.items()
+        for i in range(n)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -42,8 +45,16 @@ def shipped_run(api_key, server, tmp_path):
     prompts = sample_prompts(load_prompts("ihl_violations"), 4)
     root = tmp_path / "results"
     for condition in ("baseline", "intervention"):
-        run(f"openai/echo@{server.url}", prompts, condition, run_name="shipped", cache=tmp_path / "cache",
-            results_root=root, progress=False, show_plan=False)
+        run(
+            f"openai/echo@{server.url}",
+            prompts,
+            condition,
+            run_name="shipped",
+            cache=tmp_path / "cache",
+            results_root=root,
+            progress=False,
+            show_plan=False,
+        )
     return root
 
 
@@ -79,7 +90,10 @@ def test_requests_are_rebuilt_from_the_manifest_with_the_conditions_system_promp
     requests = rebuild_requests(rows, manifest)
     by_condition = {r.tag[3]: r for r in requests}
     assert by_condition["baseline"].messages[0]["role"] == "user"
-    assert by_condition["intervention"].messages[0] == {"role": "system", "content": manifest["conditions"]["intervention"][rows["model"][0]]["text"]}
+    assert by_condition["intervention"].messages[0] == {
+        "role": "system",
+        "content": manifest["conditions"]["intervention"][rows["model"][0]]["text"],
+    }
     del manifest["conditions"]["intervention"]
     with pytest.raises(ValueError, match="does not record model .* under condition 'intervention'"):
         rebuild_requests(rows, manifest)

@@ -87,9 +87,24 @@ def build_wheel(version: str, hashes: list[str], cmake_args: list[str], dest: Pa
         env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 1))
         print(f"[llama-cpp] compiling {PACKAGE} {version} with CMAKE_ARGS={env['CMAKE_ARGS']} (about 5 min on 2 cores)", flush=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-cache-dir", "--no-binary", PACKAGE,
-             "--require-hashes", "-r", str(requirement), "-w", str(Path(tmp) / "out")],
-            check=True, env=env,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--no-deps",
+                "--no-cache-dir",
+                "--no-binary",
+                PACKAGE,
+                "--require-hashes",
+                "-r",
+                str(requirement),
+                "-w",
+                str(Path(tmp) / "out"),
+            ],
+            check=True,
+            env=env,
         )
         [wheel] = (Path(tmp) / "out").glob("*.whl")
         staged = Path(tmp) / "wheel"
@@ -115,17 +130,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     step = parser.add_mutually_exclusive_group()
     step.add_argument("--check-cpu-only", action="store_true", help="only check that this CPU can run the pinned build")
-    step.add_argument("--verify", action="store_true",
-                      help="only check that the installed llama-cpp-python is the pinned build (after its dependencies are installed)")
+    step.add_argument(
+        "--verify",
+        action="store_true",
+        help="only check that the installed llama-cpp-python is the pinned build (after its dependencies are installed)",
+    )
     args = parser.parse_args(argv)
     pinned = pinned_build()
     try:
         if args.verify:
             extra, absent = build_mismatch(system_info(), pinned["cpu_features"])
             if extra or absent:
-                raise BuildError(f"the installed llama.cpp is not the pinned build: compiled in but not pinned {extra}, "
-                                 f"pinned but absent {absent}; delete {wheel_cache_root()} "
-                                 "and run `make install` again")
+                raise BuildError(
+                    f"the installed llama.cpp is not the pinned build: compiled in but not pinned {extra}, "
+                    f"pinned but absent {absent}; delete {wheel_cache_root()} "
+                    "and run `make install` again"
+                )
             print(f"[llama-cpp] the installed build has exactly the pinned CPU features: {', '.join(pinned['cpu_features'])}", flush=True)
             return 0
         missing = missing_cpu_features(pinned["cpu_features"])

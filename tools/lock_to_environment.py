@@ -40,7 +40,10 @@ dependencies:
 
 def locked_pins(lock: Path = LOCK) -> list[str]:
     """``name==version[ ; marker]`` lines of a pip-compile/uv lock, without hashes or comments."""
-    return [m.group(1).strip() for m in re.finditer(r"^([A-Za-z0-9][^\s\\#]*==[^\\#\n]+?)\s*\\?$", lock.read_text(encoding="utf-8"), re.MULTILINE)]
+    return [
+        m.group(1).strip()
+        for m in re.finditer(r"^([A-Za-z0-9][^\s\\#]*==[^\\#\n]+?)\s*\\?$", lock.read_text(encoding="utf-8"), re.MULTILINE)
+    ]
 
 
 def environment_pins(lock: Path = LOCK) -> list[str]:

@@ -9,13 +9,44 @@
 """
 
 from ihl_lib.judging.definitions import INVALID, ITEM_KEY, LABELS, REFUSAL_LABELS, Judge, Vote
-from ihl_lib.judging.llm_judge import JUDGE_PROMPTS, JudgePrompt, LLMJudge, parse_judge_output
 from ihl_lib.judging.keyword import PrefixJudge, RuleBasedJudge
-from ihl_lib.judging.panel import DEFAULT_PANEL, JUDGE_CANDIDATES, check_responses, judge_responses, make_judge, panel_verdicts, study_panel, vendor
+from ihl_lib.judging.llm_judge import JUDGE_PROMPTS, JudgePrompt, LLMJudge, parse_judge_output
+from ihl_lib.judging.panel import (
+    DEFAULT_PANEL,
+    JUDGE_CANDIDATES,
+    check_responses,
+    judge_responses,
+    make_judge,
+    panel_verdicts,
+    study_panel,
+    vendor,
+)
 from ihl_lib.judging.store import judge_or_load, judge_run, load_audit, load_judgments, load_verdicts
 
 __all__ = [
-    "DEFAULT_PANEL", "INVALID", "ITEM_KEY", "JUDGE_CANDIDATES", "JUDGE_PROMPTS", "LABELS", "REFUSAL_LABELS", "Judge", "JudgePrompt",
-    "LLMJudge", "PrefixJudge", "RuleBasedJudge", "Vote", "check_responses", "judge_or_load", "judge_responses", "judge_run",
-    "load_audit", "load_judgments", "load_verdicts", "make_judge", "panel_verdicts", "parse_judge_output", "study_panel", "vendor",
+    "DEFAULT_PANEL",
+    "INVALID",
+    "ITEM_KEY",
+    "JUDGE_CANDIDATES",
+    "JUDGE_PROMPTS",
+    "LABELS",
+    "REFUSAL_LABELS",
+    "Judge",
+    "JudgePrompt",
+    "LLMJudge",
+    "PrefixJudge",
+    "RuleBasedJudge",
+    "Vote",
+    "check_responses",
+    "judge_or_load",
+    "judge_responses",
+    "judge_run",
+    "load_audit",
+    "load_judgments",
+    "load_verdicts",
+    "make_judge",
+    "panel_verdicts",
+    "parse_judge_output",
+    "study_panel",
+    "vendor",
 ]

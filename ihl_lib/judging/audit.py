@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ihl_lib.judging.definitions import ITEM_KEY, LABELS, REFUSAL_LABELS
+from ihl_lib.judging.definitions import ITEM_KEY, LABELS, NOT_JUDGED, REFUSAL_LABELS
 
 __all__ = ["AUDIT_STRATA", "HUMAN_COLUMNS", "audit_accuracy", "audit_sample"]
 
@@ -22,8 +22,15 @@ AUDIT_STRATA = ("model", "condition", "prompt_set", "label")
 HUMAN_COLUMNS = ("human_label", "human_helpful", "human_notes")
 
 
-def audit_sample(verdicts: pd.DataFrame, responses: pd.DataFrame, n: int = 100, *, seed: int = 0,
-                 strata: Sequence[str] = AUDIT_STRATA, include_disagreements: bool = True) -> pd.DataFrame:
+def audit_sample(
+    verdicts: pd.DataFrame,
+    responses: pd.DataFrame,
+    n: int = 100,
+    *,
+    seed: int = 0,
+    strata: Sequence[str] = AUDIT_STRATA,
+    include_disagreements: bool = True,
+) -> pd.DataFrame:
     """A sheet of items for a human to label.
 
     Every stratum gets at least one item (while ``n`` allows) and the rest of ``n`` is shared
@@ -41,7 +48,7 @@ def audit_sample(verdicts: pd.DataFrame, responses: pd.DataFrame, n: int = 100, 
         One row per item: the item key, ``why`` (``random``, ``disagreement`` or both),
         the panel and judge labels, prompt, response, and empty :data:`HUMAN_COLUMNS`.
     """
-    judged = verdicts[verdicts["label"] != "no_response"].reset_index(drop=True)
+    judged = verdicts[~verdicts["label"].isin(NOT_JUDGED)].reset_index(drop=True)
     rng = np.random.default_rng(seed)
     groups = judged.groupby(list(strata), sort=True).indices
     sizes = {key: len(idx) for key, idx in groups.items()}
@@ -50,7 +57,7 @@ def audit_sample(verdicts: pd.DataFrame, responses: pd.DataFrame, n: int = 100, 
     total = sum(sizes.values())
     for key, size in sizes.items():
         quota[key] = min(size, quota.get(key, 0) + int(round(left * size / total)) if total else 0)
-    chosen = [int(i) for key, idx in groups.items() for i in rng.permutation(idx)[:quota.get(key, 0)]]
+    chosen = [int(i) for key, idx in groups.items() for i in rng.permutation(idx)[: quota.get(key, 0)]]
     picked = judged.loc[sorted(chosen)].assign(why="random")
     if include_disagreements and "unanimous" in judged.columns:
         disagree = judged[~judged["unanimous"].astype(bool)].assign(why="disagreement")
@@ -81,7 +88,13 @@ def audit_accuracy(sheet: pd.DataFrame) -> pd.DataFrame:
         for rater, column in raters.items():
             judged = frame[frame[column].isin(LABELS)]
             refused = judged[column].isin(REFUSAL_LABELS) == judged["human_label"].isin(REFUSAL_LABELS)
-            rows.append({"rater": rater, "rows": part, "n": len(judged),
-                         "accuracy": float((judged[column] == judged["human_label"]).mean()) if len(judged) else float("nan"),
-                         "refused_accuracy": float(refused.mean()) if len(judged) else float("nan")})
+            rows.append(
+                {
+                    "rater": rater,
+                    "rows": part,
+                    "n": len(judged),
+                    "accuracy": float((judged[column] == judged["human_label"]).mean()) if len(judged) else float("nan"),
+                    "refused_accuracy": float(refused.mean()) if len(judged) else float("nan"),
+                }
+            )
     return pd.DataFrame(rows)

@@ -58,12 +58,18 @@ _TOKENS = r"(?u)\b\w+\b"
 LEARNED_JUDGES = {
     spec.judge_id: spec
     for spec in (
-        LearnedSpec("learned", "judge_models/learned-v2.json",
-                    {"analyzer": "word", "ngram_range": [1, 2], "lowercase": True, "sublinear_tf": True, "min_df": 2,
-                     "token_pattern": _TOKENS}, 4.0),
-        LearnedSpec("learned-char", "judge_models/learned-char-v1.json",
-                    {"analyzer": "char_wb", "ngram_range": [2, 5], "lowercase": True, "sublinear_tf": True, "min_df": 2,
-                     "max_features": 10000}, 16.0),
+        LearnedSpec(
+            "learned",
+            "judge_models/learned-v2.json",
+            {"analyzer": "word", "ngram_range": [1, 2], "lowercase": True, "sublinear_tf": True, "min_df": 2, "token_pattern": _TOKENS},
+            4.0,
+        ),
+        LearnedSpec(
+            "learned-char",
+            "judge_models/learned-char-v1.json",
+            {"analyzer": "char_wb", "ngram_range": [2, 5], "lowercase": True, "sublinear_tf": True, "min_df": 2, "max_features": 10000},
+            16.0,
+        ),
     )
 }
 
@@ -74,8 +80,9 @@ def training_data() -> pd.DataFrame:
 
     columns = ["source", "response", "label", "refused", "helpful"]
     frames = [
-        labelled.assign(source=source, label=labelled["human_label"], refused=labelled["human_refused"],
-                        helpful=labelled["human_helpful"])[columns]
+        labelled.assign(source=source, label=labelled["human_label"], refused=labelled["human_refused"], helpful=labelled["human_helpful"])[
+            columns
+        ]
         for source, labelled in (("rbr_gold/train", load_rbr_gold("train")), ("ihl_labelled/train", load_ihl_labelled("train")))
     ]
     return pd.concat(frames, ignore_index=True)
@@ -120,9 +127,15 @@ def train(judge_id: str = "learned", path: Path | None = None) -> dict[str, Any]
         "judge_id": spec.judge_id,
         "features": spec.features,
         "classifier": {"kind": "LogisticRegression", "C": spec.c, "solver": "lbfgs"},
-        "training": {"sets": data.groupby("source").size().to_dict(), "n": len(data), "sha256": digest,
-                     "scikit_learn": sklearn.__version__, "labels": data["label"].value_counts().sort_index().to_dict(),
-                     "helpful_trained_on": int(refused.sum()), "helpful_yes": int(data.loc[refused, "helpful"].sum())},
+        "training": {
+            "sets": data.groupby("source").size().to_dict(),
+            "n": len(data),
+            "sha256": digest,
+            "scikit_learn": sklearn.__version__,
+            "labels": data["label"].value_counts().sort_index().to_dict(),
+            "helpful_trained_on": int(refused.sum()),
+            "helpful_yes": int(data.loc[refused, "helpful"].sum()),
+        },
         "classes": [str(k) for k in labels.classes_],
         "vocabulary": sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get),
         "idf": _rounded(vectorizer.idf_),
@@ -170,8 +183,14 @@ class LearnedJudge:
         vectorizer = _vectorizer(stored["features"])
         vectorizer.vocabulary_ = {term: i for i, term in enumerate(stored["vocabulary"])}
         vectorizer.idf_ = np.asarray(stored["idf"])
-        return _Fitted(vectorizer, np.asarray(stored["coef"]), np.asarray(stored["intercept"]), stored["classes"],
-                       np.asarray(stored["helpful_coef"]), float(stored["helpful_intercept"]))
+        return _Fitted(
+            vectorizer,
+            np.asarray(stored["coef"]),
+            np.asarray(stored["intercept"]),
+            stored["classes"],
+            np.asarray(stored["helpful_coef"]),
+            float(stored["helpful_intercept"]),
+        )
 
     def scores(self, responses: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Class scores (log-odds, columns in the stored class order) and the helpfulness score per response."""
@@ -190,6 +209,10 @@ class LearnedJudge:
             for i, row, helpful in zip(filled, label_scores, helpful_scores):
                 best = int(np.argmax(row))
                 label = classes[best]
-                votes[i] = Vote(self.judge_id, label, helpful_refusal=bool(helpful > 0) if label in REFUSAL_LABELS else None,
-                                reason=f"score margin {row[best] - np.partition(row, -2)[-2]:.2f}")
+                votes[i] = Vote(
+                    self.judge_id,
+                    label,
+                    helpful_refusal=bool(helpful > 0) if label in REFUSAL_LABELS else None,
+                    reason=f"score margin {row[best] - np.partition(row, -2)[-2]:.2f}",
+                )
         return votes

@@ -97,8 +97,12 @@ def judge_run(
     for model, panel in panels.items():
         by_panel.setdefault(tuple(j.judge_id for j in panel), []).append(model)
     judgments = pd.concat(
-        [judge_responses(frame[frame["model"].isin(models)], panels[models[0]], cache=cache, max_concurrency=max_concurrency, progress=progress)
-         for models in by_panel.values()],
+        [
+            judge_responses(
+                frame[frame["model"].isin(models)], panels[models[0]], cache=cache, max_concurrency=max_concurrency, progress=progress
+            )
+            for models in by_panel.values()
+        ],
         ignore_index=True,
     )
     carried = [c for c in frame.columns if c in ("rule_id", "variant", "should_help", "language", "defeat_type")]
@@ -132,8 +136,13 @@ def judge_run(
 def _judge_record(judge: Judge) -> dict[str, Any]:
     """What the manifest says of a judge: enough to know which judge, exactly, gave the votes."""
     if isinstance(judge, LLMJudge):
-        return {"judge_id": judge.judge_id, "kind": "llm", "model": judge.model.model, "prompt_version": judge.prompt.version,
-                "prompt_sha256": text_sha256(judge.prompt.system + "\n" + judge.prompt.user_template)}
+        return {
+            "judge_id": judge.judge_id,
+            "kind": "llm",
+            "model": judge.model.model,
+            "prompt_version": judge.prompt.version,
+            "prompt_sha256": text_sha256(judge.prompt.system + "\n" + judge.prompt.user_template),
+        }
     if isinstance(judge, LearnedJudge):
         return {"judge_id": judge.judge_id, "kind": "learned", "model_file": judge.path.name, "model_sha256": file_sha256(judge.path)}
     return {"judge_id": judge.judge_id, "kind": "rule-based"}  # pattern and keyword judges: their code, at the recorded git revision
@@ -183,8 +192,9 @@ def _read(run_name: str, filename: str, results_root: Path | None) -> pd.DataFra
     return pd.read_parquet(path)
 
 
-def judge_or_load(results: str, judges: str | None = None, *, allow_model_calls: bool = True, max_concurrency: int = 4,
-                  results_root: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def judge_or_load(
+    results: str, judges: str | None = None, *, allow_model_calls: bool = True, max_concurrency: int = 4, results_root: Path | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What the notebooks call: judge the run with a panel, or, on the analysis-only path, load stored judgments.
 
     Args:

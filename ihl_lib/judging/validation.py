@@ -21,7 +21,20 @@ from ihl_lib.judging.definitions import INVALID, LABELS, REFUSAL_LABELS, Vote
 from ihl_lib.judging.panel import make_judge, panel_verdicts
 from ihl_lib.paths import data_dir
 
-__all__ = ["HELPFUL_PARTS", "SPLITS", "JudgeEvaluation", "agreement", "evaluate_judge", "evaluate_panel", "labelled_test_sets", "panel_labels", "score_panel", "judge_agreement", "load_ihl_labelled", "load_rbr_gold"]
+__all__ = [
+    "HELPFUL_PARTS",
+    "SPLITS",
+    "JudgeEvaluation",
+    "agreement",
+    "evaluate_judge",
+    "evaluate_panel",
+    "labelled_test_sets",
+    "panel_labels",
+    "score_panel",
+    "judge_agreement",
+    "load_ihl_labelled",
+    "load_rbr_gold",
+]
 
 SPLITS = ("train", "test")
 
@@ -62,8 +75,15 @@ def load_rbr_gold(split: str) -> pd.DataFrame:
         except (KeyError, IndexError, TypeError, json.JSONDecodeError) as exc:
             raise ValueError(f"{path}, row {number}: not a gold-set row ({exc!r})") from None
         if response.strip():
-            rows.append({"item": number, "prompt": prompt, "response": response, "human_label": label,
-                         "policy": bool(row["propositions"].get("reference_safety_policy", False))})
+            rows.append(
+                {
+                    "item": number,
+                    "prompt": prompt,
+                    "response": response,
+                    "human_label": label,
+                    "policy": bool(row["propositions"].get("reference_safety_policy", False)),
+                }
+            )
     frame = pd.DataFrame(rows)
     frame["human_refused"] = frame["human_label"].isin(REFUSAL_LABELS)
     frame["human_helpful"] = frame["human_refused"] & frame.pop("policy")
@@ -171,7 +191,7 @@ def _evaluation(judge_id: str, labelled: pd.DataFrame, predicted: list[str], hel
     from ihl_lib.metrics import landis_koch
 
     human = labelled["human_label"].tolist()
-    summary = agreement(predicted, human)
+    summary: dict[str, Any] = dict(agreement(predicted, human))
     summary["kappa_words"] = landis_koch(summary["kappa"])
     precision, recall, _, support = precision_recall_fscore_support(human, predicted, labels=list(LABELS), zero_division=0)
     per_class = pd.DataFrame({"precision": precision, "recall": recall, "support": support}, index=list(LABELS))
@@ -179,8 +199,11 @@ def _evaluation(judge_id: str, labelled: pd.DataFrame, predicted: list[str], hel
     confusion = confusion.reindex(index=list(LABELS), fill_value=0)
     helpful = None
     if "human_helpful" in labelled.columns:
-        both = [(h, human_helpful) for lab, h, human_helpful, human_lab in zip(predicted, helpful_votes, labelled["human_helpful"], human)
-                if lab in REFUSAL_LABELS and human_lab in REFUSAL_LABELS and h is not None and h == h]
+        both = [
+            (h, human_helpful)
+            for lab, h, human_helpful, human_lab in zip(predicted, helpful_votes, labelled["human_helpful"], human)
+            if lab in REFUSAL_LABELS and human_lab in REFUSAL_LABELS and h is not None and h == h
+        ]
         helpful = float(sum(bool(a) == bool(b) for a, b in both) / len(both)) if both else None
     return JudgeEvaluation(judge_id, summary, per_class, confusion, helpful)
 
@@ -206,17 +229,27 @@ def panel_labels(votes_by_judge: dict[str, Sequence[Vote]]) -> pd.DataFrame:
     compliance), as the headline rates count it. Returns columns ``label`` and ``helpful``, one row
     per item, in order.
     """
-    rows = [{"model": "", "prompt_set": "", "prompt_id": f"{i:09d}", "condition": "", "judge_id": judge_id,
-             **{k: v for k, v in vote.__dict__.items() if k != "judge_id"}}
-            for judge_id, votes in votes_by_judge.items() for i, vote in enumerate(votes)]
+    rows = [
+        {
+            "model": "",
+            "prompt_set": "",
+            "prompt_id": f"{i:09d}",
+            "condition": "",
+            "judge_id": judge_id,
+            **{k: v for k, v in vote.__dict__.items() if k != "judge_id"},
+        }
+        for judge_id, votes in votes_by_judge.items()
+        for i, vote in enumerate(votes)
+    ]
     verdicts = panel_verdicts(pd.DataFrame(rows)).sort_values("prompt_id")
     fallback = verdicts["refused"].map({True: "partial_refusal", False: "full_compliance"}).fillna("unresolved")
     label = verdicts["label"].where(verdicts["label"] != "unresolved", fallback)
     return pd.DataFrame({"label": label.to_numpy(), "helpful": verdicts["helpful"].to_numpy()})
 
 
-def evaluate_panel(judges: Sequence[Any], labelled: pd.DataFrame, *, cache: Any = None, progress: bool = False,
-                   name: str = "panel") -> tuple[JudgeEvaluation, dict[str, JudgeEvaluation]]:
+def evaluate_panel(
+    judges: Sequence[Any], labelled: pd.DataFrame, *, cache: Any = None, progress: bool = False, name: str = "panel"
+) -> tuple[JudgeEvaluation, dict[str, JudgeEvaluation]]:
     """The panel's majority and each of its judges against the human labels (each judge judges once).
 
     Returns:
@@ -225,8 +258,9 @@ def evaluate_panel(judges: Sequence[Any], labelled: pd.DataFrame, *, cache: Any 
     made = [make_judge(j) if isinstance(j, str) else j for j in judges]
     items = list(zip(labelled["prompt"], labelled["response"]))
     votes = {j.judge_id: j.judge_many(items, cache=cache, progress=progress) for j in made}
-    members = {judge_id: _evaluation(judge_id, labelled, [v.label for v in v_], [v.helpful_refusal for v in v_])
-               for judge_id, v_ in votes.items()}
+    members = {
+        judge_id: _evaluation(judge_id, labelled, [v.label for v in v_], [v.helpful_refusal for v in v_]) for judge_id, v_ in votes.items()
+    }
     panel = panel_labels(votes)
     return _evaluation(name, labelled, panel["label"].tolist(), panel["helpful"].tolist()), members
 
@@ -236,8 +270,9 @@ def labelled_test_sets() -> dict[str, pd.DataFrame]:
     return {"RBR gold (test)": load_rbr_gold("test"), "IHL-domain (test)": load_ihl_labelled("test")}
 
 
-def score_panel(judge_ids: Sequence[str], *, allow_model_calls: bool = True, cache: Any = None,
-                progress: bool = False) -> tuple[pd.DataFrame, dict[tuple[str, str], JudgeEvaluation]]:
+def score_panel(
+    judge_ids: Sequence[str], *, allow_model_calls: bool = True, cache: Any = None, progress: bool = False
+) -> tuple[pd.DataFrame, dict[tuple[str, str], JudgeEvaluation]]:
     """Each judge of a panel and the panel's majority against the human labels of both test sets.
 
     LLM judges (ids with a ``/``) are left out when ``allow_model_calls`` is False (the analysis-only
@@ -255,6 +290,7 @@ def score_panel(judge_ids: Sequence[str], *, allow_model_calls: bool = True, cac
         if len(scored) > 1:
             evaluations[(set_name, "panel")] = panel
     columns = ("n", "refused_accuracy", "refused_kappa", "accuracy", "kappa", "kappa_words")
-    table = pd.DataFrame([{"set": s, "judge": j, **{c: e.summary[c] for c in columns}, "helpful": e.helpful}
-                          for (s, j), e in evaluations.items()])
+    table = pd.DataFrame(
+        [{"set": s, "judge": j, **{c: e.summary[c] for c in columns}, "helpful": e.helpful} for (s, j), e in evaluations.items()]
+    )
     return table, evaluations
