@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ihl_lib.judging.definitions import INVALID, ITEM_KEY, LABELS, NO_RESPONSE, PROVIDER_BLOCKED
+from ihl_lib.schema import as_binary
 
 __all__ = ["agreement_with", "cohen_kappa", "fleiss_kappa", "judge_agreement", "rates", "vote_matrix"]
 
@@ -46,8 +47,8 @@ def rates(verdicts: pd.DataFrame, by: list[str] | None = None, *, exclude_blocke
     if missing:
         raise ValueError(f"the verdicts frame lacks column(s) {missing}")
     frame = verdicts.assign(
-        refused_=verdicts["refused"].fillna(False).astype(bool),
-        helpful_=verdicts["helpful"].fillna(False).astype(bool),
+        refused_=as_binary(verdicts["refused"]),
+        helpful_=as_binary(verdicts["helpful"]),
     )
     grouped = frame.groupby(by, sort=True)
     table = pd.DataFrame(

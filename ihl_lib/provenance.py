@@ -113,6 +113,14 @@ def environment_stamp() -> dict[str, Any]:
     }
 
 
+def write_parquet_atomic(frame: Any, path: Path) -> None:
+    """Write a DataFrame as parquet so that a reader (or a killed process) never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
 def write_json_atomic(path: Path, payload: Any) -> None:
     """Write JSON so that a reader (or a killed process) never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,8 @@ from ihl_lib.llm import ChatRequest, Completion, InvalidRequestError, ResponseCa
 from ihl_lib.models import ModelSpec, check_keys, generation_profile, parse_models, plan
 from ihl_lib.paths import PROJECT_ROOT, results_dir
 from ihl_lib.prompts import SystemPrompt, system_prompt_for
-from ihl_lib.provenance import environment_stamp, file_sha256, now_utc, text_sha256, write_json_atomic
+from ihl_lib.provenance import environment_stamp, file_sha256, now_utc, text_sha256, write_json_atomic, write_parquet_atomic
+from ihl_lib.schema import ITEM_KEY
 
 __all__ = [
     "REFERENCE_RUN",
@@ -43,7 +44,6 @@ __all__ = [
     "summarize",
 ]
 
-RESULT_KEY = ["model", "prompt_set", "prompt_id", "condition"]
 RESPONSES_FILE = "responses.parquet"
 MANIFEST_FILE = "run.json"
 REFERENCE_RUN = "reference-smollm2"  # the shipped run (data/results/reference-smollm2/)
@@ -268,11 +268,9 @@ def _save(
     path = folder / RESPONSES_FILE
     if path.is_file():
         old = pd.read_parquet(path)
-        frame = pd.concat([old, frame], ignore_index=True).drop_duplicates(RESULT_KEY, keep="last")
-    frame = frame.sort_values(RESULT_KEY, kind="stable").reset_index(drop=True)
-    tmp = path.with_suffix(".parquet.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+        frame = pd.concat([old, frame], ignore_index=True).drop_duplicates(ITEM_KEY, keep="last")
+    frame = frame.sort_values(ITEM_KEY, kind="stable").reset_index(drop=True)
+    write_parquet_atomic(frame, path)
 
     manifest = load_manifest(run_name, root) or {
         "run_name": run_name,
@@ -418,9 +416,9 @@ def run(
 
 
 def summarize(responses: pd.DataFrame) -> pd.DataFrame:
-    """Per model and condition: prompts, each outcome (:data:`ihl_lib.llm.OUTCOMES`), the share cut by the
+    """Per model and condition: prompts, each outcome (:data:`ihl_lib.schema.OUTCOMES`), the share cut by the
     token budget, tokens, latency and cost."""
-    from ihl_lib.llm import OUTCOMES
+    from ihl_lib.schema import OUTCOMES
 
     frame = with_outcomes(responses)
     counts = pd.crosstab([frame["model"], frame["condition"]], frame["outcome"]).reindex(columns=list(OUTCOMES), fill_value=0)

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ihl_lib.schema import as_binary  # re-exported: the "unresolved is no" policy
+
 __all__ = [
     "NOT_ENOUGH_DATA",
     "PairingError",
@@ -53,11 +55,6 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], what: str = "verdicts"
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"the {what} frame lacks column(s) {missing}")
-
-
-def as_binary(series: pd.Series) -> pd.Series:
-    """True/False/None -> 1/0/0: unresolved counts as "no" (and stays in n)."""
-    return series.map(lambda v: 1 if v is True or v == 1 else 0).astype(int)
 
 
 def wilson_ci(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float]:

@@ -34,3 +34,23 @@ def test_agreement_sentence_uses_the_same_words():
 
     text = describe_agreement({"fleiss_kappa": 0.15, "unanimous_share": 0.5, "n_items": 10, "invalid_votes": pd.Series({"a": 0})})
     assert "0.15, slight on the Landis-Koch scale" in text
+
+
+def test_rates_and_the_paired_tests_count_an_unresolved_verdict_the_same_way():
+    """One policy, in one place (ihl_lib.schema.as_binary): unresolved is "no" and stays in n."""
+    import pandas as pd
+
+    from ihl_lib.metrics import rates
+    from ihl_lib.stats import rate_table
+
+    verdicts = pd.DataFrame(
+        {
+            "model": "m",
+            "condition": "c",
+            "label": ["full_refusal", "unresolved", "full_compliance"],
+            "refused": [True, None, False],
+            "helpful": [False, None, None],
+        }
+    )
+    assert rates(verdicts).loc[0, ["n", "refused"]].tolist() == [3, 1]
+    assert rate_table(verdicts, "refused").loc[0, ["n", "k"]].tolist() == [3, 1]

@@ -14,7 +14,6 @@ Writes into ``data/results/<run>/``:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from ihl_lib.judging.llm_judge import LLMJudge
 from ihl_lib.judging.panel import DEFAULT_PANEL, STUDY, check_responses, judge_responses, make_judge, panel_verdicts, study_panel
 from ihl_lib.llm import InvalidRequestError
 from ihl_lib.models import check_keys
-from ihl_lib.provenance import environment_stamp, file_sha256, now_utc, text_sha256, write_json_atomic
+from ihl_lib.provenance import environment_stamp, file_sha256, now_utc, text_sha256, write_json_atomic, write_parquet_atomic
 from ihl_lib.runs import MANIFEST_FILE, load_manifest, load_responses, run_dir
 
 __all__ = ["judge_or_load", "judge_run", "load_audit", "load_judgments", "load_verdicts"]
@@ -36,12 +35,6 @@ __all__ = ["judge_or_load", "judge_run", "load_audit", "load_judgments", "load_v
 JUDGMENTS_FILE = "judgments.parquet"
 VERDICTS_FILE = "verdicts.parquet"
 AUDIT_FILE = "audit.csv"
-
-
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_suffix(".parquet.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
 
 
 def _merge_audit(new: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -109,8 +102,8 @@ def judge_run(
     verdicts = panel_verdicts(judgments).merge(frame[[*ITEM_KEY, *carried]], on=ITEM_KEY, how="left", validate="one_to_one")
     folder = run_dir(run_name, results_root)
     folder.mkdir(parents=True, exist_ok=True)
-    _write_parquet(judgments, folder / JUDGMENTS_FILE)
-    _write_parquet(verdicts, folder / VERDICTS_FILE)
+    write_parquet_atomic(judgments, folder / JUDGMENTS_FILE)
+    write_parquet_atomic(verdicts, folder / VERDICTS_FILE)
     audit = _merge_audit(audit_sample(verdicts, frame, n=audit_size), folder / AUDIT_FILE)
     audit.to_csv(folder / AUDIT_FILE, index=False)
 

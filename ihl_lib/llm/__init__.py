@@ -32,7 +32,6 @@ Example:
 from ihl_lib.llm.batch import RetryPolicy, acomplete_many, complete, complete_many
 from ihl_lib.llm.cache import ResponseCache, cache_key, get_cache
 from ihl_lib.llm.outcomes import (
-    OUTCOMES,
     Completion,
     ModelCallError,
     outcome_of,
@@ -46,6 +45,7 @@ from ihl_lib.llm.request import (
     missing_key_env_vars,
     validate_request,
 )
+from ihl_lib.schema import OUTCOMES
 
 __all__ = [
     "OUTCOMES",

@@ -13,9 +13,6 @@ import ihl_lib  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP before litellm 
 from ihl_lib import direct
 from ihl_lib.llm.request import key_env_vars
 
-# What became of a request, decided before any judge reads it (see :func:`outcome_of`).
-OUTCOMES = ("answered", "truncated", "empty", "provider_blocked", "error")
-
 
 class ModelCallError(RuntimeError):
     """A call failed for good (raised by :func:`complete`; batches record it instead)."""
@@ -58,7 +55,7 @@ class Completion:
 
     @property
     def outcome(self) -> str:
-        """One of :data:`OUTCOMES` (see :func:`outcome_of`)."""
+        """One of :data:`ihl_lib.schema.OUTCOMES` (see :func:`outcome_of`)."""
         return outcome_of(self.text, self.finish_reason, self.error_kind)
 
     @property
