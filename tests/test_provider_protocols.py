@@ -138,17 +138,16 @@ def test_when_even_the_profiles_budget_is_spent_thinking_one_retry_gets_twice_it
     assert len(responses.loc[0, "response"].split()) == LONG_REPLY_TOKENS
 
 
-@pytest.mark.parametrize(
-    "model, reply, finish",
-    [
-        (STUDY_MODELS["gpt-4o"], "filtered", "content_filter"),  # OpenAI/Azure content filter
-        (STUDY_MODELS["claude-3-7-sonnet"], "filtered", "content_filter"),  # Anthropic stop_reason "refusal"
-        (STUDY_MODELS["gemini-2.0-flash"], "filtered", "content_filter"),  # Gemini finishReason SAFETY
-    ],
-)
-def test_provider_stops_are_provider_blocked_outcomes_not_errors(model, reply, finish, tmp_path):
-    responses, calls = _ask(model, [reply], tmp_path)
-    assert responses.loc[0, "outcome"] == "provider_blocked" and responses.loc[0, "finish_reason"] == finish
+# Each model's own kind of stop, in its protocol's words: OpenAI-compatible content_filter (OpenAI, Azure,
+# Together, Mistral), Anthropic stop_reason "refusal", Gemini finishReason SAFETY and a blocked prompt.
+STOPS = [(key, "filtered") for key in sorted(STUDY_MODELS)] + [("gemini-2.0-flash", "prompt_blocked")]
+STOPS += [(key, "policy") for key in sorted(STUDY_MODELS) if PROTOCOL[STUDY_MODELS[key].split("/")[0]] == "openai"]
+
+
+@pytest.mark.parametrize("key, reply", STOPS)
+def test_every_study_models_provider_stops_are_provider_blocked_outcomes_never_retried(key, reply, tmp_path):
+    responses, calls = _ask(STUDY_MODELS[key], [reply], tmp_path)
+    assert responses.loc[0, "outcome"] == "provider_blocked", responses.loc[0, ["finish_reason", "error_kind", "error"]].to_dict()
     assert len(calls) == 1  # never retried
 
 
@@ -174,12 +173,6 @@ def test_a_content_policy_error_is_an_outcome_recorded_once_and_cached(tmp_path)
     for responses in runs:
         assert responses.loc[0, "outcome"] == "provider_blocked" and responses.loc[0, "error_kind"] == "content_policy"
     assert len(server.calls) == 1  # never retried, and the rerun read it from the cache: no second paid call
-
-
-def test_a_gemini_prompt_block_is_a_provider_block(tmp_path):
-    responses, calls = _ask(STUDY_MODELS["gemini-2.0-flash"], ["prompt_blocked"], tmp_path)
-    assert responses.loc[0, "outcome"] == "provider_blocked", responses.loc[0, ["finish_reason", "error_kind", "error"]].to_dict()
-    assert len(calls) == 1
 
 
 @pytest.mark.parametrize("model", [STUDY_MODELS["claude-3-5-sonnet"], STUDY_MODELS["gemini-2.0-flash"], STUDY_MODELS["mistral-large"]])
