@@ -18,13 +18,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
 from ihl_lib.data import BASE_COLUMNS, DATASET_VERSION, PROMPT_SETS
 from ihl_lib.llm import ChatRequest, Completion, InvalidRequestError, ResponseCache, complete_many, outcome_of, usage_totals
-from ihl_lib.models import ModelSpec, check_keys, generation_profile, parse_models, plan
+from ihl_lib.models import GenerationProfile, ModelSpec, check_keys, generation_profile, parse_models, plan
 from ihl_lib.paths import PROJECT_ROOT, results_dir
 from ihl_lib.prompts import SystemPrompt, system_prompt_for
 from ihl_lib.provenance import environment_stamp, file_sha256, now_utc, text_sha256, write_json_atomic, write_parquet_atomic
@@ -140,7 +140,7 @@ def prepare(
                     model=spec.model,
                     messages=messages,
                     temperature=settings.temperature,
-                    max_tokens=settings.max_tokens or profile.max_tokens,
+                    max_tokens=_budget(profile, settings).max_tokens,
                     top_p=settings.top_p,
                     seed=settings.seed,
                     api_base=spec.api_base,
@@ -149,7 +149,7 @@ def prepare(
                     reasoning_effort=profile.reasoning_effort,
                     omit=profile.omit,
                     extra_body=dict(profile.extra_body) or None,
-                    retry_budget=profile.retry_budget if settings.max_tokens is None else None,
+                    retry_budget=_budget(profile, settings).retry_budget,
                 )
             )
     prepared = PreparedRun(specs, prompts.reset_index(drop=True), condition, settings, requests, system_prompts)
@@ -323,6 +323,20 @@ def _save(
     write_json_atomic(folder / MANIFEST_FILE, manifest)
 
 
+class _Budget(NamedTuple):
+    max_tokens: int
+    answer_tokens: int
+    reasoning_tokens: int
+    retry_budget: int | None
+
+
+def _budget(profile: GenerationProfile, settings: RunSettings) -> _Budget:
+    """The token budget a model is given: its profile's, unless the run's settings name one for every model."""
+    if settings.max_tokens is None:
+        return _Budget(profile.max_tokens, profile.answer_tokens, profile.reasoning_tokens, profile.retry_budget)
+    return _Budget(settings.max_tokens, settings.max_tokens, 0, None)
+
+
 def generation_record(spec: ModelSpec, settings: RunSettings) -> dict[str, Any]:
     """What the manifest says of how a model was asked: its profile, and the parameters actually sent."""
     profile = generation_profile(spec)
@@ -332,10 +346,7 @@ def generation_record(spec: ModelSpec, settings: RunSettings) -> dict[str, Any]:
         if name not in profile.omit and getattr(settings, name) is not None
     }
     return {
-        "max_tokens": settings.max_tokens or profile.max_tokens,
-        "answer_tokens": profile.answer_tokens if settings.max_tokens is None else settings.max_tokens,
-        "reasoning_tokens": profile.reasoning_tokens if settings.max_tokens is None else 0,
-        "retry_budget": profile.retry_budget if settings.max_tokens is None else None,
+        **_budget(profile, settings)._asdict(),
         "reasoning_effort": profile.reasoning_effort,
         "system_role": profile.system_role,
         "sampling_sent": sent,
