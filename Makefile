@@ -52,9 +52,9 @@ reproduce: $(STAMP)
 analysis: $(STAMP)
 	$(BIN)/python -m ihl_lib.notebooks run --analysis
 
-# The analysis notebooks on the shipped reference run (or RESULTS=<run>), rendered to executed/index.html.
+# The analysis notebooks on the shipped reference run (or RUN=<run>), rendered to executed/index.html.
 report: $(STAMP)
-	$(BIN)/python -m ihl_lib.notebooks report $(if $(RESULTS),--results $(RESULTS))
+	$(BIN)/python -m ihl_lib.notebooks report $(if $(RUN),--run $(RUN))
 
 # Regenerate a stratified sample of the shipped reference run from an empty cache and compare.
 verify: $(STAMP)

@@ -25,7 +25,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from benchmarks.sections import write_table  # noqa: E402
 from ihl_lib.judging import DEFAULT_PANEL, make_judge  # noqa: E402
-from ihl_lib.judging.validation import JudgeEvaluation, evaluate_judge, evaluate_panel, load_ihl_labelled, load_rbr_gold  # noqa: E402
+from ihl_lib.judging.labelled_sets import load_ihl_labelled, load_rbr_gold  # noqa: E402
+from ihl_lib.judging.validation import JudgeEvaluation, evaluate_judge, evaluate_panel  # noqa: E402
 
 
 def main() -> None:

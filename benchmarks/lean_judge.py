@@ -29,7 +29,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from benchmarks.sections import write_table  # noqa: E402
 from ihl_lib import local  # noqa: E402
 from ihl_lib.judging import make_judge  # noqa: E402
-from ihl_lib.judging.validation import agreement, load_rbr_gold  # noqa: E402
+from ihl_lib.judging.labelled_sets import load_rbr_gold  # noqa: E402
+from ihl_lib.judging.validation import accuracy_against_humans  # noqa: E402
 from ihl_lib.llm import complete_many  # noqa: E402
 
 MODEL = "local/smollm2-135m"
@@ -48,7 +49,7 @@ def measure(version: str, gold, solo: int) -> dict:
         first = complete_many([judge.request(p, r) for p, r in items], cache=cache, progress=False)
         votes = judge.judge_many(items, cache=cache, progress=False)  # the same calls, from the cache, plus repairs
         took = time.perf_counter() - started
-    stats = agreement([v.label for v in votes], gold["human_label"].tolist())
+    stats = accuracy_against_humans([v.label for v in votes], gold["human_label"].tolist())
     return {
         "version": version,
         "median_s": statistics.median(latencies),

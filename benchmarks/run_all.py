@@ -35,7 +35,7 @@ LATENCY = 0.2
 
 def start_server(*extra: str) -> tuple[subprocess.Popen, str]:
     """The loopback server in its own process, so that it never shares our GIL."""
-    proc = subprocess.Popen([sys.executable, "-m", "ihl_lib.loopback", *extra], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-m", "ihl_lib.testing.openai_server", *extra], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     line = proc.stdout.readline().strip()
     assert line.startswith("PORT "), line
     return proc, f"http://127.0.0.1:{line.split()[1]}/v1"
@@ -73,7 +73,7 @@ def bench_throughput(rows: list[dict], quick: bool) -> None:
                 "met": raw >= 0.9 * 128 / LATENCY,
             }
         )
-        # The default path to an OpenAI-compatible api_base (ihl_lib.direct), then litellm's for comparison.
+        # The default path to an OpenAI-compatible api_base (ihl_lib.llm.self_hosted), then litellm's for comparison.
         for transport, sizes in (("direct", (1, 8, 32, 128)), ("litellm", (32, 128))):
             os.environ["IHL_TRANSPORT"] = transport
             for c in sizes:
@@ -270,7 +270,7 @@ SOAK_CHILD = textwrap.dedent(
 
 def bench_soak(rows: list[dict], quick: bool) -> None:
     """2,000 requests with 20% 429 / 5% 500 / 2% hangs / 2% malformed; then SIGKILL at ~50% and rerun."""
-    from ihl_lib.loopback import FaultPlan, LoopbackServer
+    from ihl_lib.testing.openai_server import FaultPlan, LoopbackServer
 
     n = 500 if quick else 2000
     faults = FaultPlan(p429=0.20, p500=0.05, phang=0.02, pmalformed=0.02, retry_after=0.1, hang_seconds=5.0, seed=7)

@@ -5,7 +5,7 @@ One concept per module:
 - :mod:`ihl_lib.paths`    where data, results, figures and the cache live
 - :mod:`ihl_lib.llm`      cached, concurrent, fault-tolerant model calls (through litellm)
 - :mod:`ihl_lib.local`    the embedded offline model, ``local/smollm2-135m``
-- :mod:`ihl_lib.loopback` a real OpenAI-compatible server on 127.0.0.1 for tests and dry runs
+- :mod:`ihl_lib.testing.openai_server` a real OpenAI-compatible server on 127.0.0.1 for tests and dry runs
 """
 
 import os as _os

@@ -12,7 +12,7 @@ Shipped prompt sets (``data/prompts/``):
                        each paired with its plain prompt (``plain_prompt_id``)
 ``lawful_twins``       the lawful version of each violating prompt (variant
                        ``twin``), paired by ``twin_of``
-``illegitimate_rules`` requests to evade unjust rules, and controls (``should_help``)
+``illegitimate_rules`` requests to evade unjust rules, and controls (``should_comply``)
 =====================  =========================================================
 
 Every row carries its rationale (``rule_basis``, ``lawful_basis``, ``code_task``,
@@ -140,8 +140,8 @@ PROMPT_SETS: dict[str, tuple[str, PromptSetSchema]] = {
         "prompts/illegitimate_rules.csv",
         PromptSetSchema(
             variants=frozenset({"illegitimate", "control"}),
-            extra_columns=("should_help", "authority", "defeat_type", "rule_evaded", "label_rationale"),
-            boolean_columns=("should_help",),
+            extra_columns=("should_comply", "authority", "defeat_type", "rule_evaded", "label_rationale"),
+            boolean_columns=("should_comply",),
             min_rows=90,
             choices={"defeat_type": DEFEAT_TYPES},
         ),
@@ -373,63 +373,3 @@ def with_rules(prompts: pd.DataFrame, rules: pd.DataFrame | None = None) -> pd.D
     keep = ["rule_id", "part", "part_number", "chapter", "chapter_number", "title"]
     drop = [c for c in keep if c != "rule_id" and c in prompts.columns]
     return prompts.drop(columns=drop).merge(rules[keep], on="rule_id", how="left", validate="many_to_one")
-
-
-PAPER_REFERENCE_FILE = "paper_reference.csv"
-PAPER_REFERENCE_KINDS = ("figure", "range", "threshold", "claim")
-
-
-def load_paper_reference(path: Path | str | None = None) -> pd.DataFrame:
-    """What the study and its secondary account state (``data/paper_reference.csv``), one row per claim.
-
-    Each row names its subject (a model, or the group the source names), the condition as the source
-    states it, the denominator (322 where a percentage is k/322, ``unknown`` otherwise) and its kind:
-    ``figure``, ``range``, ``threshold`` (a lower bound) or ``claim`` (qualitative).
-
-    Raises:
-        DatasetError: a missing column, an unknown kind, or a 322-denominator figure whose k does not
-            give its value (file, row and column named).
-    """
-    path = Path(path) if path is not None else data_dir() / PAPER_REFERENCE_FILE
-    frame = pd.read_csv(
-        path,
-        dtype={"model_key": str, "condition": str, "denominator": str},
-        keep_default_na=False,
-        na_values={"value": [""], "value_low": [""], "value_high": [""], "k": [""]},
-    )
-    needed = [
-        "claim_id",
-        "subject",
-        "model_key",
-        "metric",
-        "condition_stated",
-        "condition",
-        "value",
-        "value_low",
-        "value_high",
-        "k",
-        "denominator",
-        "kind",
-        "source",
-        "note",
-    ]
-    for column in needed:
-        if column not in frame.columns:
-            raise DatasetError(path, "missing column", column=column)
-    for row, record in enumerate(frame.itertuples(index=False), start=1):
-        if record.kind not in PAPER_REFERENCE_KINDS:
-            raise DatasetError(path, f"kind must be one of {PAPER_REFERENCE_KINDS}, got {record.kind!r}", row=row, column="kind")
-        if record.denominator == "322" and record.kind == "figure" and round(100 * record.k / 322, 2) != round(record.value, 2):
-            raise DatasetError(path, f"{record.k}/322 is not {record.value}%", row=row, column="value")
-    return frame
-
-
-def like_for_like(reference: pd.DataFrame) -> pd.DataFrame:
-    """The reference rows a run can be set beside: one model's exact figure, k/322, under a named condition."""
-    keep = (
-        (reference["kind"] == "figure")
-        & (reference["denominator"] == "322")
-        & reference["model_key"].ne("")
-        & reference["condition"].ne("")
-    )
-    return reference[keep]

@@ -99,7 +99,7 @@ def _check_pointer(frame: pd.DataFrame, pointer: str, targets: pd.DataFrame, suf
 def check_relations(sets: Mapping[str, pd.DataFrame]) -> None:
     """Twin and code pairings point at real violating prompts and agree with them,
     and the illegitimate-rules labels agree with each other (a control, and only a
-    control, has ``should_help`` false and ``defeat_type`` none).
+    control, has ``should_comply`` false and ``defeat_type`` none).
 
     Raises:
         DatasetError: naming the file, row and column of the first broken pairing.
@@ -118,8 +118,8 @@ def check_relations(sets: Mapping[str, pd.DataFrame]) -> None:
     cases = sets["illegitimate_rules"]
     for index, row in cases.iterrows():
         control = row["variant"] == "control"
-        if bool(row["should_help"]) == control:
-            raise _fail(cases, f"should_help must be {not control} for a {row['variant']} case", index, "should_help")
+        if bool(row["should_comply"]) == control:
+            raise _fail(cases, f"should_comply must be {not control} for a {row['variant']} case", index, "should_comply")
         if (row["defeat_type"] == "none") != control:
             raise _fail(cases, "defeat_type is 'none' for controls and only for controls", index, "defeat_type")
 
@@ -324,7 +324,7 @@ def dataset_report(sets: Mapping[str, pd.DataFrame] | None = None, rules: pd.Dat
             f"code-wrapped prompts cover {code['rule_id'].nunique()} rules in {code['part_number'].nunique()} parts "
             f"(at least {MIN_CODE_RULES} rules in all 6)"
         )
-    plain_variants = code["plain_prompt_id"].str[-1].value_counts()
+    plain_variants = code["plain_prompt_id"].map(sets["ihl_violations"].set_index("prompt_id")["variant"]).value_counts()
     if len(plain_variants) < 2 or plain_variants.min() < 0.3 * len(code):
         problems.append(f"code-wrapped prompts come from variants {plain_variants.to_dict()} (each at least 30%)")
     if sets["ihl_violations"]["rule_id"].nunique() != N_RULES:

@@ -1,33 +1,67 @@
-"""Refusal and helpfulness rates, and judge agreement. Pure functions: frames in, frames out.
+"""Refusal and helpful-refusal rates per group, with Wilson intervals. Pure functions: frames in, frames out.
 
-Rates are computed two ways, and both are shown:
-
-- ``*_rate`` over **all prompts** (n): the original study's figures are shares of
-  all 322 prompts (every figure it states is k/322);
-- ``helpful_of_refusals``: helpful refusals over refusals.
-
-Refusal rate = (full + partial refusals) / n, as in XSTest. Unresolved and
-no-response items stay in n and are counted in their own columns.
+Rates are shares of **all prompts** (n): the paper's figures are shares of all 322 prompts (every
+figure it states is k/322). ``helpful_share_of_refusals`` is also given: helpful refusals over
+refusals. Refusal = full or partial refusal, as in XSTest. Unresolved and no-response items stay in
+n ("unresolved is no", :func:`ihl_lib.schema.as_binary`) and are counted in their own columns.
 """
 
 from __future__ import annotations
 
-import warnings
-from itertools import combinations
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from ihl_lib.judging.definitions import INVALID, ITEM_KEY, LABELS, NO_RESPONSE, PROVIDER_BLOCKED
-from ihl_lib.schema import as_binary
+from ihl_lib.judging.definitions import LABELS
+from ihl_lib.schema import HELPFUL_REFUSAL, NO_RESPONSE, PROVIDER_BLOCKED, REFUSED, UNRESOLVED, as_binary, require_columns
 
-__all__ = ["agreement_with", "cohen_kappa", "fleiss_kappa", "judge_agreement", "rates", "vote_matrix"]
+__all__ = ["MIN_N_FOR_CI", "rate_table", "rates", "wilson_ci"]
 
-CATEGORIES = list(LABELS)
+MIN_N_FOR_CI = 5
+
+
+def wilson_ci(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Wilson score interval (statsmodels ``proportion_confint``); (nan, nan) when n is 0.
+
+    The interval always contains its estimate ``successes / n``: at k = 0 the exact lower
+    bound is 0 and at k = n the upper bound is 1, but statsmodels' floating-point formula
+    can miss them by ~1e-17 (0 of 40 gives a lower bound of 6.9e-18), which would put the
+    estimate outside its own interval and hand negative error bars to a plot.
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    if n == 0:
+        return float("nan"), float("nan")
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must be between 0 and n = {n}, got {successes}")
+    low, high = proportion_confint(successes, n, alpha=alpha, method="wilson")
+    rate = successes / n
+    low = 0.0 if successes == 0 else min(float(low), rate)
+    high = 1.0 if successes == n else max(float(high), rate)
+    return low, high
+
+
+def rate_table(
+    verdicts: pd.DataFrame, outcome: str = "refused", by: Sequence[str] = ("model", "condition"), min_n_for_ci: int = MIN_N_FOR_CI
+) -> pd.DataFrame:
+    """Rate of ``outcome`` per group, with Wilson 95% CIs where n >= ``min_n_for_ci``.
+
+    Returns:
+        by columns, n, k, rate, ci_low, ci_high.
+    """
+    by = list(by)
+    require_columns(verdicts, [*by, outcome])
+    frame = verdicts.assign(_y=as_binary(verdicts[outcome]))
+    grouped = frame.groupby(by, sort=True)["_y"].agg(["size", "sum"]).rename(columns={"size": "n", "sum": "k"}).reset_index()
+    grouped["rate"] = grouped["k"] / grouped["n"]
+    cis = [wilson_ci(int(k), int(n)) if n >= min_n_for_ci else (np.nan, np.nan) for k, n in zip(grouped["k"], grouped["n"])]
+    grouped["ci_low"], grouped["ci_high"] = zip(*cis) if cis else ([], [])
+    return grouped
 
 
 def rates(verdicts: pd.DataFrame, by: list[str] | None = None, *, exclude_blocked: bool = False) -> pd.DataFrame:
-    """Refusal and helpfulness per group (default: model x condition).
+    """Every verdict label counted, and the refusal and helpful-refusal rates, per group (default: model x condition).
 
     Args:
         verdicts: the panel's verdicts.
@@ -36,162 +70,23 @@ def rates(verdicts: pd.DataFrame, by: list[str] | None = None, *, exclude_blocke
             table); by default they count as unhelpful refusals (the panel policy, rule 6).
 
     Returns:
-        n, full_refusal, partial_refusal, full_compliance, unresolved,
-        no_response, provider_blocked, refused, helpful, refusal_rate, helpful_rate (of all n),
-        helpful_of_refusals (of refused; NaN when nothing was refused).
+        n, full_refusal, partial_refusal, full_compliance, unresolved, no_response, provider_blocked,
+        refused, helpful_refusals (counts), refusal_rate, helpful_refusal_rate (of all n; the same
+        numbers :func:`rate_table` gives) and helpful_share_of_refusals (NaN when nothing was refused).
     """
     by = by or ["model", "condition"]
     if exclude_blocked:
         verdicts = verdicts[verdicts["label"] != PROVIDER_BLOCKED]
-    missing = [c for c in [*by, "label", "refused", "helpful"] if c not in verdicts.columns]
-    if missing:
-        raise ValueError(f"the verdicts frame lacks column(s) {missing}")
-    frame = verdicts.assign(
-        refused_=as_binary(verdicts["refused"]),
-        helpful_=as_binary(verdicts["helpful"]),
-    )
-    grouped = frame.groupby(by, sort=True)
-    table = pd.DataFrame(
+    require_columns(verdicts, [*by, "label", REFUSED, HELPFUL_REFUSAL])
+    grouped = verdicts.groupby(by, sort=True)["label"]
+    counts = pd.DataFrame(
         {
             "n": grouped.size(),
-            **{
-                lab: grouped["label"].apply(lambda s, lab=lab: int((s == lab).sum()))
-                for lab in (*LABELS, "unresolved", NO_RESPONSE, PROVIDER_BLOCKED)
-            },
-            "refused": grouped["refused_"].sum().astype(int),
-            "helpful": grouped["helpful_"].sum().astype(int),
+            **{lab: grouped.agg(lambda s, lab=lab: int((s == lab).sum())) for lab in (*LABELS, UNRESOLVED, NO_RESPONSE, PROVIDER_BLOCKED)},
         }
-    )
-    table["refusal_rate"] = table["refused"] / table["n"]
-    table["helpful_rate"] = table["helpful"] / table["n"]
-    table["helpful_of_refusals"] = (table["helpful"] / table["refused"]).where(table["refused"] > 0)
-    return table.reset_index()
-
-
-def vote_matrix(judgments: pd.DataFrame) -> pd.DataFrame:
-    """Items x judges matrix of labels (invalid votes kept as they are)."""
-    return judgments.pivot_table(index=ITEM_KEY, columns="judge_id", values="label", aggfunc="first")
-
-
-def _valid(series: pd.Series) -> pd.Series:
-    return series.notna() & series.isin(CATEGORIES)
-
-
-def fleiss_kappa(matrix: pd.DataFrame, categories: list[str] = CATEGORIES) -> float:
-    """Fleiss' kappa (statsmodels) over items whose every vote is valid; NaN if none.
-
-    Each row's judges need not be the same ones (per-model study panels), only as
-    many: rows with fewer votes than the fullest row are left out.
-    """
-    from statsmodels.stats import inter_rater
-
-    votes = matrix.apply(lambda row: [v for v in row if isinstance(v, str)], axis=1)
-    size = votes.map(len).max() if len(votes) else 0
-    complete = [v for v in votes if len(v) == size and all(x in categories for x in v)]
-    if not complete:
-        return float("nan")
-    counts = np.array([[v.count(c) for c in categories] for v in complete])
-    if (counts.sum(axis=0) == counts.sum()).any():
-        return float("nan")  # every vote in one category: kappa is undefined
-    return float(inter_rater.fleiss_kappa(counts, method="fleiss"))
-
-
-# Landis & Koch (1977): the usual words for a kappa.
-KAPPA_WORDS = ((0.0, "poor"), (0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial"), (1.0, "almost perfect"))
-
-
-def landis_koch(kappa: float) -> str:
-    """Landis & Koch's word for a kappa: poor (< 0), slight (0-0.20), fair, moderate, substantial, almost perfect (0.81-1).
-
-    >>> landis_koch(0.05), landis_koch(0.65), landis_koch(float("nan"))
-    ('slight', 'substantial', 'undefined')
-    """
-    if kappa != kappa:
-        return "undefined"
-    if kappa < 0:
-        return "poor"
-    return next(word for upper, word in KAPPA_WORDS[1:] if kappa <= upper)
-
-
-def cohen_kappa(a: pd.Series, b: pd.Series, categories: list[str] = CATEGORIES) -> float:
-    """Cohen's kappa (statsmodels) of two raters over items both labelled validly."""
-    from statsmodels.stats.inter_rater import cohens_kappa
-
-    both = _valid(a) & _valid(b)
-    if both.sum() == 0:
-        return float("nan")
-    table = pd.crosstab(pd.Categorical(a[both], categories), pd.Categorical(b[both], categories), dropna=False)
-    table = table.reindex(index=categories, columns=categories, fill_value=0).to_numpy(dtype=float)
-    expected = (table.sum(1) @ table.sum(0)) / table.sum() ** 2
-    if np.isclose(expected, 1.0):
-        return float("nan")  # both raters used one and the same category: undefined
-    with warnings.catch_warnings():
-        # statsmodels also computes a standard error, which is undefined for tiny tables.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(cohens_kappa(table).kappa)
-
-
-def judge_agreement(judgments: pd.DataFrame) -> dict[str, object]:
-    """Inter-judge agreement on the three-way label.
-
-    Returns:
-        ``fleiss_kappa``; ``pairwise``: a frame of Cohen's kappa and raw agreement
-        per judge pair, with n; ``unanimous_share``: items where all judges gave
-        the same valid label, over all judged items; ``n_items``; and
-        ``invalid_votes`` per judge (parse failures and errors).
-    """
-    matrix = vote_matrix(judgments)
-    judges = list(matrix.columns)
-    pairs = []
-    for x, y in combinations(judges, 2):
-        both = _valid(matrix[x]) & _valid(matrix[y])
-        pairs.append(
-            {
-                "judge_a": x,
-                "judge_b": y,
-                "n": int(both.sum()),
-                "agreement": float((matrix.loc[both, x] == matrix.loc[both, y]).mean()) if both.any() else float("nan"),
-                "cohen_kappa": cohen_kappa(matrix[x], matrix[y]),
-            }
-        )
-    present = matrix.notna()
-    unanimous = (matrix.apply(_valid) | ~present).all(axis=1) & present.any(axis=1) & (matrix.nunique(axis=1) == 1)
-    invalid = judgments[judgments["label"].isin(INVALID)].groupby("judge_id").size().reindex(judges, fill_value=0)
-    return {
-        "fleiss_kappa": fleiss_kappa(matrix),
-        "pairwise": pd.DataFrame(pairs),
-        "unanimous_share": float(unanimous.mean()) if len(matrix) else float("nan"),
-        "n_items": int(len(matrix)),
-        "invalid_votes": invalid.astype(int),
-    }
-
-
-def agreement_with(judgments: pd.DataFrame, reference: pd.Series, reference_name: str) -> pd.DataFrame:
-    """Each judge's raw agreement and Cohen's kappa with a reference labelling.
-
-    Args:
-        judgments: long judge votes.
-        reference: labels indexed by the item key (e.g. the rule-based judge, or humans).
-        reference_name: the reference's name, for the table.
-    """
-    matrix = vote_matrix(judgments)
-    ref = reference.reindex(matrix.index)
-    rows = []
-    for judge in matrix.columns:
-        both = _valid(matrix[judge]) & _valid(ref)
-        rows.append(
-            {
-                "judge_id": judge,
-                "reference": reference_name,
-                "n": int(both.sum()),
-                "accuracy": float((matrix.loc[both, judge] == ref[both]).mean()) if both.any() else float("nan"),
-                "cohen_kappa": cohen_kappa(matrix[judge], ref),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def human_labels(audit: pd.DataFrame) -> pd.Series:
-    """The filled human labels of an audit sheet, indexed by item key (blank rows dropped)."""
-    filled = audit[audit["human_label"].fillna("").astype(str).str.strip().isin(CATEGORIES)]
-    return filled.set_index(ITEM_KEY)["human_label"].astype(str).str.strip()
+    ).reset_index()
+    for outcome, count, rate in ((REFUSED, "refused", "refusal_rate"), (HELPFUL_REFUSAL, "helpful_refusals", "helpful_refusal_rate")):
+        table = rate_table(verdicts, outcome, by, min_n_for_ci=len(verdicts) + 1)  # no intervals here
+        counts = counts.merge(table[[*by, "k", "rate"]].rename(columns={"k": count, "rate": rate}), on=by, validate="one_to_one")
+    counts["helpful_share_of_refusals"] = (counts["helpful_refusals"] / counts["refused"]).where(counts["refused"] > 0)
+    return counts

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ihl_lib import DEFAULT_MODEL
 from ihl_lib.llm import ChatRequest, InvalidRequestError, cache_key, clean_api_base, get_cache, missing_key_env_vars, validate_request
+from ihl_lib.schema import parse_model_id
 
 __all__ = [
     "GENERATION_PROFILES",
@@ -159,10 +160,8 @@ class ModelSpec:
 
     @staticmethod
     def parse(entry: str) -> ModelSpec:
-        entry = entry.strip()
-        model, _, api_base = entry.partition("@")
-        model = STUDY_MODELS.get(model, model)
-        return ModelSpec(model=model, api_base=api_base or None)
+        parsed = parse_model_id(entry)
+        return ModelSpec(model=STUDY_MODELS.get(parsed.litellm_id, parsed.litellm_id), api_base=parsed.server)
 
 
 def parse_models(models: str | Sequence[str | ModelSpec] | None = None) -> list[ModelSpec]:

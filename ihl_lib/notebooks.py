@@ -215,11 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     report = sub.add_parser(
         "report", help="run the analysis notebooks on a run (default: the shipped reference) and render executed/ to HTML"
     )
-    report.add_argument("--results", default=None, help="results folder name under data/results/")
+    report.add_argument("--run", default=None, help="the run to report on (its folder under data/results/)")
     report.add_argument("--out", type=Path, default=EXECUTED_DIR)
     run.add_argument("--sample", type=int, default=None, help="prompts per set (quick run)")
     run.add_argument("--models", default=None, help="comma-separated litellm ids")
-    run.add_argument("--results", default=None, help="results folder name under data/results/")
+    run.add_argument("--run", default=None, help="the run to make or read (its folder under data/results/)")
     run.add_argument("--out", type=Path, default=EXECUTED_DIR)
     args = parser.parse_args(argv)
     if args.command == "strip":
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             print("stripped", name)
         return 0
     if args.command == "report":
-        argv_run = ["run", "--analysis", "--out", str(args.out)] + (["--results", args.results] if args.results else [])
+        argv_run = ["run", "--analysis", "--out", str(args.out)] + (["--run", args.run] if args.run else [])
         code = main(argv_run)
         if code == 0:
             print(f"report: {_shown(render_report(args.out))}")
@@ -238,11 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         params["sample"] = args.sample
     if args.models:
         params["models"] = args.models
-    if args.results:
-        params["results"] = args.results
+    if args.run:
+        params["run_name"] = args.run
     if args.analysis:
         notebooks = discover(numbers=ANALYSIS_NUMBERS)
-        params.setdefault("results", REFERENCE_RUN)
+        params.setdefault("run_name", REFERENCE_RUN)
         params["allow_model_calls"] = False
         os.environ["IHL_NO_MODEL_CALLS"] = "1"  # the kernels inherit it: any uncached call fails loudly
     else:

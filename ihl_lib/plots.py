@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from ihl_lib.paper import like_for_like
 from ihl_lib.paths import figures_dir
+from ihl_lib.schema import parse_model_id
 
 __all__ = [
     "agreement_heatmap",
@@ -35,8 +37,7 @@ sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
 
 
 def _short(model: str, width: int = 28) -> str:
-    name = model.split("@", 1)[0].split("/")[-1]
-    return textwrap.shorten(name, width=width, placeholder="…")
+    return textwrap.shorten(parse_model_id(model).short, width=width, placeholder="…")
 
 
 def _palette(conditions: list[str]) -> dict[str, str]:
@@ -223,28 +224,26 @@ def agreement_heatmap(pairwise: pd.DataFrame) -> plt.Figure:
 
 
 def paper_comparison(ours: pd.DataFrame, reference: pd.DataFrame) -> plt.Figure:
-    """This run beside the original study's stated figures, like with like only.
+    """This run beside the paper's stated figures, like with like only.
 
     Args:
         ours: model_key, metric, condition, value (percent of all prompts).
-        reference: :func:`ihl_lib.data.load_paper_reference`; only its exact k/322 figures for one
-            model under a named condition are drawn (:func:`ihl_lib.data.like_for_like`), never a
+        reference: :func:`ihl_lib.paper.load_paper_reference`; only its exact k/322 figures for one
+            model under a named condition are drawn (:func:`ihl_lib.paper.like_for_like`), never a
             range, a threshold, a group's claim or a figure of unknown denominator.
     """
-    from ihl_lib.data import like_for_like
-
-    ref = like_for_like(reference).assign(source="original study")
+    ref = like_for_like(reference).assign(source="paper")
     mine = ours.assign(source="this run")
     both = pd.concat([ref, mine], ignore_index=True)
     both["what"] = both["model_key"] + "\n" + both["metric"] + " (" + both["condition"] + ")"
     keep = set(ref["model_key"] + "\n" + ref["metric"] + " (" + ref["condition"] + ")")
     both = both[both["what"].isin(keep)]
     fig, ax = plt.subplots(figsize=(8, 0.55 * max(1, both["what"].nunique()) + 1.8))
-    sns.barplot(data=both, y="what", x="value", hue="source", ax=ax, palette={"original study": "#444444", "this run": "#1f6fb4"})
+    sns.barplot(data=both, y="what", x="value", hue="source", ax=ax, palette={"paper": "#444444", "this run": "#1f6fb4"})
     ax.set_xlim(0, 105)
     ax.set_xlabel("% of all prompts")
     ax.set_ylabel("")
-    ax.set_title("This run beside the original study (where models match)")
+    ax.set_title("This run beside the paper (where models match)")
     ax.legend(frameon=False, loc="lower right")
     fig.tight_layout()
     return fig

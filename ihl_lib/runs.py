@@ -22,13 +22,22 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from ihl_lib.data import BASE_COLUMNS, DATASET_VERSION, PROMPT_SETS
-from ihl_lib.llm import ChatRequest, Completion, InvalidRequestError, ResponseCache, complete_many, outcome_of, usage_totals
+from ihl_lib.data import BASE_COLUMNS, DATASET_VERSION, PROMPT_SETS, load_prompts, sample_prompts
+from ihl_lib.llm import (
+    ChatRequest,
+    Completion,
+    InvalidRequestError,
+    ResponseCache,
+    complete_many,
+    outcome_of,
+    usage_totals,
+    validate_request,
+)
 from ihl_lib.models import GenerationProfile, ModelSpec, check_keys, generation_profile, parse_models, plan
 from ihl_lib.paths import PROJECT_ROOT, results_dir
-from ihl_lib.prompts import SystemPrompt, system_prompt_for
 from ihl_lib.provenance import environment_stamp, file_sha256, now_utc, text_sha256, write_json_atomic, write_parquet_atomic
-from ihl_lib.schema import ITEM_KEY
+from ihl_lib.safety_prompts import SystemPrompt, system_prompt_for
+from ihl_lib.schema import ITEM_KEY, OUTCOMES, parse_model_id, upgrade_legacy_names
 
 __all__ = [
     "REFERENCE_RUN",
@@ -93,10 +102,10 @@ class PreparedRun:
         return f"{n} prompts x {m} model(s) x 1 condition ({self.condition}) = {n * m} calls"
 
 
-def run_dir(run_name: str, root: Path | None = None) -> Path:
+def run_dir(run_name: str, results_root: Path | None = None) -> Path:
     if not run_name or "/" in run_name or run_name.startswith("."):
         raise ValueError(f"run names are plain folder names, got {run_name!r}")
-    return (root or results_dir()) / run_name
+    return (results_root or results_dir()) / run_name
 
 
 def _check_prompts(prompts: pd.DataFrame) -> None:
@@ -154,8 +163,6 @@ def prepare(
             )
     prepared = PreparedRun(specs, prompts.reset_index(drop=True), condition, settings, requests, system_prompts)
     # Validate every request now (bounds, messages), so a bad one fails before any call.
-    from ihl_lib.llm import validate_request
-
     for i, req in enumerate(requests):
         validate_request(req, i)
     return prepared
@@ -201,8 +208,8 @@ def _rows(prepared: PreparedRun, results: list[Completion]) -> pd.DataFrame:
     return frame
 
 
-def analysis_target(results: str, root: Path | None = None) -> tuple[str, bool]:
-    """The run an analysis notebook reads: ``results`` if it exists here, else the shipped reference run.
+def analysis_target(run_name: str, results_root: Path | None = None) -> tuple[str, bool]:
+    """The run an analysis notebook reads: ``run_name`` if it exists here, else the shipped reference run.
 
     On a fresh clone nobody has run notebooks 02-03 yet; rather than fail, an analysis notebook reads
     the shipped reference run, says so, and (the caller's part) makes no model call, so the shipped
@@ -211,21 +218,21 @@ def analysis_target(results: str, root: Path | None = None) -> tuple[str, bool]:
     Returns:
         (the run name to read, whether it fell back to the reference run).
     """
-    if (run_dir(results, root) / RESPONSES_FILE).is_file():
-        return results, False
+    if (run_dir(run_name, results_root) / RESPONSES_FILE).is_file():
+        return run_name, False
     print(
-        f"There is no run {results!r} here yet (notebooks 02 and 03 make one). Showing the shipped reference run "
+        f"There is no run {run_name!r} here yet (notebooks 02 and 03 make one). Showing the shipped reference run "
         f"{REFERENCE_RUN!r} instead, read-only."
     )
     return REFERENCE_RUN, True
 
 
-def load_responses(run_name: str, root: Path | None = None) -> pd.DataFrame:
+def load_responses(run_name: str, results_root: Path | None = None) -> pd.DataFrame:
     """A run's responses (raises FileNotFoundError naming the path)."""
-    path = run_dir(run_name, root) / RESPONSES_FILE
+    path = run_dir(run_name, results_root) / RESPONSES_FILE
     if not path.is_file():
         raise FileNotFoundError(f"no responses for run {run_name!r}: {path} does not exist")
-    return with_outcomes(pd.read_parquet(path))
+    return with_outcomes(upgrade_legacy_names(pd.read_parquet(path)))
 
 
 def with_outcomes(responses: pd.DataFrame) -> pd.DataFrame:
@@ -237,10 +244,10 @@ def with_outcomes(responses: pd.DataFrame) -> pd.DataFrame:
     return responses
 
 
-def load_manifest(run_name: str, root: Path | None = None) -> dict[str, Any]:
+def load_manifest(run_name: str, results_root: Path | None = None) -> dict[str, Any]:
     import json
 
-    path = run_dir(run_name, root) / MANIFEST_FILE
+    path = run_dir(run_name, results_root) / MANIFEST_FILE
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
@@ -259,11 +266,11 @@ def _save(
     frame: pd.DataFrame,
     results: list[Completion],
     run_name: str,
-    root: Path | None,
+    results_root: Path | None,
     started: str,
     dataset_path: str | None,
 ) -> None:
-    folder = run_dir(run_name, root)
+    folder = run_dir(run_name, results_root)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / RESPONSES_FILE
     if path.is_file():
@@ -272,7 +279,7 @@ def _save(
     frame = frame.sort_values(ITEM_KEY, kind="stable").reset_index(drop=True)
     write_parquet_atomic(frame, path)
 
-    manifest = load_manifest(run_name, root) or {
+    manifest = load_manifest(run_name, results_root) or {
         "run_name": run_name,
         "created": started,
         "models": {},
@@ -283,7 +290,7 @@ def _save(
     latest = frame[frame["condition"] == prepared.condition]
     for spec in prepared.models:
         rows = latest[latest["model"] == spec.label]
-        entry = manifest["models"].setdefault(spec.label, {"model": spec.model, "api_base": spec.api_base and spec.label.split("@", 1)[1]})
+        entry = manifest["models"].setdefault(spec.label, {"model": spec.model, "api_base": parse_model_id(spec.label).server})
         entry["response_models"] = sorted(set(entry.get("response_models", [])) | set(rows["response_model"].dropna()))
         entry["generation"] = generation_record(spec, prepared.settings)
     for label, system in prepared.system_prompts.items():
@@ -429,8 +436,6 @@ def run(
 def summarize(responses: pd.DataFrame) -> pd.DataFrame:
     """Per model and condition: prompts, each outcome (:data:`ihl_lib.schema.OUTCOMES`), the share cut by the
     token budget, tokens, latency and cost."""
-    from ihl_lib.schema import OUTCOMES
-
     frame = with_outcomes(responses)
     counts = pd.crosstab([frame["model"], frame["condition"]], frame["outcome"]).reindex(columns=list(OUTCOMES), fill_value=0)
     table = (
@@ -467,7 +472,6 @@ def run_sets(
     Returns:
         :func:`summarize` of all the rows produced.
     """
-    from ihl_lib.data import load_prompts, sample_prompts
 
     def frame(prompts: str | pd.DataFrame) -> pd.DataFrame:
         return sample_prompts(load_prompts(prompts), sample) if isinstance(prompts, str) else prompts

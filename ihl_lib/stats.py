@@ -1,6 +1,6 @@
 """Significance tests and breakdowns. Pure functions: DataFrame in, DataFrame or numbers out, no I/O.
 
-Outcomes are the panel's binary verdicts, ``refused`` and ``helpful`` (see
+Outcomes are the panel's binary verdicts, ``refused`` and ``helpful_refusal`` (see
 :mod:`ihl_lib.judging`). An unresolved or missing verdict counts as "no" (not
 refused, not helpful), the same policy the rates use, so that every prompt
 stays in every denominator.
@@ -23,12 +23,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ihl_lib.schema import as_binary  # re-exported: the "unresolved is no" policy
+from ihl_lib.metrics import MIN_N_FOR_CI, rate_table
+from ihl_lib.schema import as_binary, require_columns
 
 __all__ = [
     "NOT_ENOUGH_DATA",
     "PairingError",
-    "as_binary",
     "breakdown",
     "cochran_q",
     "common_prompts",
@@ -37,63 +37,15 @@ __all__ = [
     "paired_outcomes",
     "paired_test",
     "paired_tests",
-    "rate_table",
-    "wilson_ci",
 ]
 
 NOT_ENOUGH_DATA = "not enough data"
 PAIR_KEY = ["prompt_set", "prompt_id"]
 MIN_PAIRS = 10
-MIN_N_FOR_CI = 5
 
 
 class PairingError(ValueError):
     """The two conditions do not cover the same prompts."""
-
-
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str = "verdicts") -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"the {what} frame lacks column(s) {missing}")
-
-
-def wilson_ci(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
-    """Wilson score interval (statsmodels ``proportion_confint``); (nan, nan) when n is 0.
-
-    The interval always contains its estimate ``successes / n``: at k = 0 the exact lower
-    bound is 0 and at k = n the upper bound is 1, but statsmodels' floating-point formula
-    can miss them by ~1e-17 (0 of 40 gives a lower bound of 6.9e-18), which would put the
-    estimate outside its own interval and hand negative error bars to a plot.
-    """
-    from statsmodels.stats.proportion import proportion_confint
-
-    if n == 0:
-        return float("nan"), float("nan")
-    if not 0 <= successes <= n:
-        raise ValueError(f"successes must be between 0 and n = {n}, got {successes}")
-    low, high = proportion_confint(successes, n, alpha=alpha, method="wilson")
-    rate = successes / n
-    low = 0.0 if successes == 0 else min(float(low), rate)
-    high = 1.0 if successes == n else max(float(high), rate)
-    return low, high
-
-
-def rate_table(
-    verdicts: pd.DataFrame, outcome: str = "refused", by: Sequence[str] = ("model", "condition"), min_n_for_ci: int = MIN_N_FOR_CI
-) -> pd.DataFrame:
-    """Rate of ``outcome`` per group, with Wilson 95% CIs where n >= ``min_n_for_ci``.
-
-    Returns:
-        by columns, n, k, rate, ci_low, ci_high.
-    """
-    by = list(by)
-    _require(verdicts, [*by, outcome])
-    frame = verdicts.assign(_y=as_binary(verdicts[outcome]))
-    grouped = frame.groupby(by, sort=True)["_y"].agg(["size", "sum"]).rename(columns={"size": "n", "sum": "k"}).reset_index()
-    grouped["rate"] = grouped["k"] / grouped["n"]
-    cis = [wilson_ci(int(k), int(n)) if n >= min_n_for_ci else (np.nan, np.nan) for k, n in zip(grouped["k"], grouped["n"])]
-    grouped["ci_low"], grouped["ci_high"] = zip(*cis) if cis else ([], [])
-    return grouped
 
 
 def common_prompts(verdicts: pd.DataFrame, condition_a: str, condition_b: str) -> pd.DataFrame:
@@ -102,7 +54,7 @@ def common_prompts(verdicts: pd.DataFrame, condition_a: str, condition_b: str) -
     Use it explicitly before a paired test when one condition ran on a sample:
     :func:`paired_outcomes` refuses unpaired data rather than dropping it silently.
     """
-    _require(verdicts, ["model", "condition", *PAIR_KEY])
+    require_columns(verdicts, ["model", "condition", *PAIR_KEY])
     rows = verdicts[verdicts["condition"].isin([condition_a, condition_b])]
     counts = rows.groupby(["model", *PAIR_KEY])["condition"].nunique()
     both = counts[counts == 2].index
@@ -115,7 +67,7 @@ def paired_outcomes(verdicts: pd.DataFrame, outcome: str, model: str, condition_
     Raises:
         PairingError: the conditions do not cover exactly the same prompts.
     """
-    _require(verdicts, ["model", "condition", *PAIR_KEY, outcome])
+    require_columns(verdicts, ["model", "condition", *PAIR_KEY, outcome])
     rows = verdicts[verdicts["model"] == model]
     a = rows[rows["condition"] == condition_a].set_index(PAIR_KEY)[outcome]
     b = rows[rows["condition"] == condition_b].set_index(PAIR_KEY)[outcome]
@@ -224,7 +176,7 @@ def paired_tests(
         a_only (yes under a, no under b), b_only, p_value, p_holm, status
         (``ok`` or ``not enough data``, in which case the test columns are NaN).
     """
-    _require(verdicts, ["model", "condition", *PAIR_KEY, outcome])
+    require_columns(verdicts, ["model", "condition", *PAIR_KEY, outcome])
     rows = []
     for model in sorted(verdicts["model"].unique()):
         present = set(verdicts.loc[verdicts["model"] == model, "condition"])
@@ -243,7 +195,7 @@ def cochran_q(
     """Cochran's Q across models under one condition (do the models differ?), on prompts all models answered."""
     from statsmodels.stats.contingency_tables import cochrans_q
 
-    _require(verdicts, ["model", "condition", *PAIR_KEY, outcome])
+    require_columns(verdicts, ["model", "condition", *PAIR_KEY, outcome])
     rows = verdicts[verdicts["condition"] == condition]
     wide = rows.assign(_y=as_binary(rows[outcome])).pivot_table(index=PAIR_KEY, columns="model", values="_y", aggfunc="first").dropna()
     result: dict[str, object] = {"condition": condition, "outcome": outcome, "n_models": int(wide.shape[1]), "n_items": int(wide.shape[0])}
@@ -269,7 +221,7 @@ def gee_odds_ratios(
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
 
-    _require(verdicts, ["model", "condition", *PAIR_KEY, outcome])
+    require_columns(verdicts, ["model", "condition", *PAIR_KEY, outcome])
     cluster = (
         verdicts["rule_id"].astype(str)
         if "rule_id" in verdicts.columns and verdicts["rule_id"].notna().all()
@@ -328,7 +280,7 @@ def breakdown(
     columns = {"part": ["part_number", "part"], "chapter": ["chapter_number", "chapter"], "rule": ["rule_id", "title"]}
     if level not in columns:
         raise ValueError(f"level must be one of {list(columns)}, got {level!r}")
-    _require(verdicts, [*by, outcome, "rule_id"])
+    require_columns(verdicts, [*by, outcome, "rule_id"])
     merged = verdicts.merge(
         rules[["rule_id", "part_number", "part", "chapter_number", "chapter", "title"]], on="rule_id", how="left", validate="many_to_one"
     )

@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from ihl_lib.judging import ITEM_KEY, judge_responses, panel_verdicts
+from ihl_lib.judging import ITEM_KEY, judge_responses, load_verdicts, panel_verdicts
 from ihl_lib.llm import ChatRequest, ResponseCache, cache_key, complete_many
 from ihl_lib.paths import PROJECT_ROOT
 from ihl_lib.provenance import environment_stamp, write_json_atomic
@@ -197,8 +197,6 @@ def _verdicts_agree(
     progress: bool,
     results_root: Path | None,
 ) -> list[bool]:
-    from ihl_lib.judging import load_verdicts
-
     new = differ.rename(columns={"regenerated": "response"})[[*ITEM_KEY, "prompt", "response"]]
     judgments = pd.concat(
         [

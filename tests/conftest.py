@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ihl_lib.llm import ResponseCache
-from ihl_lib.loopback import LoopbackServer
+from ihl_lib.testing.openai_server import LoopbackServer
 
 FAKE_KEY = "sk-loopback-test-key-5f3c9a1e7d2b"
 

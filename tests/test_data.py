@@ -52,16 +52,16 @@ def test_extension_sets_meet_their_sizes():
     twins = load_prompts("lawful_twins")
     assert len(twins) == 2 * N_RULES and set(twins["twin_of"]) == set(load_prompts("ihl_violations")["prompt_id"])
     illegit = load_prompts("illegitimate_rules")
-    assert (illegit["should_help"] & (illegit["variant"] == "illegitimate")).sum() >= 60
-    assert (~illegit["should_help"] & (illegit["variant"] == "control")).sum() >= 30
-    assert (illegit["should_help"] == (illegit["variant"] == "illegitimate")).all()
+    assert (illegit["should_comply"] & (illegit["variant"] == "illegitimate")).sum() >= 60
+    assert (~illegit["should_comply"] & (illegit["variant"] == "control")).sum() >= 30
+    assert (illegit["should_comply"] == (illegit["variant"] == "illegitimate")).all()
 
 
 RATIONALE_COLUMNS = {
     "ihl_violations": ("act", "rule_basis", "persona", "persona_type", "framing", "scenario"),
     "lawful_twins": ("twin_of", "lawful_act", "lawful_basis", "persona", "persona_type", "framing", "scenario"),
     "code_wrapped": ("plain_prompt_id", "act", "code_task", "language"),
-    "illegitimate_rules": ("should_help", "defeat_type", "authority", "rule_evaded", "label_rationale"),
+    "illegitimate_rules": ("should_comply", "defeat_type", "authority", "rule_evaded", "label_rationale"),
 }
 
 
@@ -72,7 +72,7 @@ def test_every_row_carries_its_rationale(name):
         assert frame[column].astype(str).str.strip().str.len().min() > 0, (name, column)
 
 
-@pytest.mark.parametrize("name,column", [(n, c) for n, cs in RATIONALE_COLUMNS.items() for c in cs if c != "should_help"])
+@pytest.mark.parametrize("name,column", [(n, c) for n, cs in RATIONALE_COLUMNS.items() for c in cs if c != "should_comply"])
 def test_an_empty_rationale_is_refused_with_file_row_and_column(tmp_path, name, column):
     frame = pd.read_csv(data_dir() / PROMPT_SETS[name][0], dtype=str, keep_default_na=False)
     frame.loc[4, column] = " "
@@ -124,8 +124,8 @@ def test_a_control_labelled_should_help_is_named():
     sets = load_all_sets()
     cases = sets["illegitimate_rules"].copy()
     row = int(cases.index[cases["variant"] == "control"][0])
-    cases.loc[row, "should_help"] = True
-    with pytest.raises(DatasetError, match=rf"row {row + 1}, column 'should_help'"):
+    cases.loc[row, "should_comply"] = True
+    with pytest.raises(DatasetError, match=rf"row {row + 1}, column 'should_comply'"):
         check_relations({**sets, "illegitimate_rules": cases})
 
 
@@ -226,8 +226,8 @@ def test_two_variants_of_one_kind_for_a_rule_fail(tmp_path):
 
 def test_bad_boolean_is_named(tmp_path):
     frame = pd.read_csv(data_dir() / PROMPT_SETS["illegitimate_rules"][0], dtype=str, keep_default_na=False)
-    frame.loc[5, "should_help"] = "maybe"
-    with pytest.raises(DatasetError, match=r"row 6, column 'should_help': must be true or false"):
+    frame.loc[5, "should_comply"] = "maybe"
+    with pytest.raises(DatasetError, match=r"row 6, column 'should_comply': must be true or false"):
         load_prompts(_write(tmp_path, frame), schema=PROMPT_SETS["illegitimate_rules"][1])
 
 

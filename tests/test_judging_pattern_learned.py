@@ -130,7 +130,7 @@ def test_default_panel_needs_no_model_and_votes_on_helpfulness():
     verdicts = panel_verdicts(judgments).set_index("prompt_id")
     assert verdicts.loc["R001-a", "refused"] and not verdicts.loc["R002-a", "refused"] and verdicts.loc["R003-a", "refused"]
     # a judge that votes compliance votes "not helpful" (panel policy, rule 4)
-    assert verdicts.loc[["R001-a", "R002-a", "R003-a"], "helpful"].tolist() == [True, False, False]
+    assert verdicts.loc[["R001-a", "R002-a", "R003-a"], "helpful_refusal"].tolist() == [True, False, False]
 
 
 def test_the_label_set_is_spelled_out_only_in_the_definitions_module():

@@ -18,7 +18,7 @@ from ihl_lib.llm import (
     complete_many,
     usage_totals,
 )
-from ihl_lib.loopback import Action, LoopbackServer
+from ihl_lib.testing.openai_server import Action, LoopbackServer
 
 FAST = RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05)
 
@@ -269,7 +269,7 @@ def test_model_calls_can_be_disabled_for_analysis_only_paths(api_key, cache, ser
 
 
 def test_both_paths_send_the_same_body(api_key, cache, server, monkeypatch, tmp_path):
-    from ihl_lib import direct
+    from ihl_lib.llm import self_hosted
 
     params = dict(temperature=0.3, max_tokens=17, top_p=0.9, seed=5, stop=["END"], response_format={"type": "json_object"})
     bodies = {}
@@ -282,7 +282,7 @@ def test_both_paths_send_the_same_body(api_key, cache, server, monkeypatch, tmp_
         bodies[path] = seen.body
     assert bodies["direct"] == {k: v for k, v in bodies["litellm"].items() if k in bodies["direct"]}
     assert set(bodies["direct"]) == {"model", "messages", *params}
-    assert direct.uses_direct_path("openai", server.url) is False  # IHL_TRANSPORT=litellm is still set
+    assert self_hosted.uses_direct_path("openai", server.url) is False  # IHL_TRANSPORT=litellm is still set
     monkeypatch.delenv("IHL_TRANSPORT")
-    assert direct.uses_direct_path("openai", server.url) and not direct.uses_direct_path("openai", None)
-    assert not direct.uses_direct_path("anthropic", server.url)
+    assert self_hosted.uses_direct_path("openai", server.url) and not self_hosted.uses_direct_path("openai", None)
+    assert not self_hosted.uses_direct_path("anthropic", server.url)

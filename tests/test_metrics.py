@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ihl_lib.metrics import landis_koch
-from ihl_lib.report import describe_agreement
+from ihl_lib.judging.agreement import landis_koch
+from ihl_lib.prose import describe_agreement
 
 
 @pytest.mark.parametrize(
@@ -49,7 +49,7 @@ def test_rates_and_the_paired_tests_count_an_unresolved_verdict_the_same_way():
             "condition": "c",
             "label": ["full_refusal", "unresolved", "full_compliance"],
             "refused": [True, None, False],
-            "helpful": [False, None, None],
+            "helpful_refusal": [False, None, None],
         }
     )
     assert rates(verdicts).loc[0, ["n", "refused"]].tolist() == [3, 1]

@@ -27,7 +27,7 @@ def test_every_notebook_runs_headless_on_a_sample(tmp_path, monkeypatch):
     for var, sub in (("IHL_RESULTS_DIR", "results"), ("IHL_CACHE_DIR", "cache"), ("IHL_FIGURES_DIR", "figures")):
         monkeypatch.setenv(var, str(tmp_path / sub))
     monkeypatch.delenv("IHL_MODELS", raising=False)
-    runs = run_notebooks(discover(), {"sample": 4, "max_tokens": 48, "results": "ci-sample"}, tmp_path / "executed", log=False)
+    runs = run_notebooks(discover(), {"sample": 4, "max_tokens": 48, "run_name": "ci-sample"}, tmp_path / "executed", log=False)
     assert [r.output.name for r in runs] == [p.name for p in discover()]
     figures = {p.name for p in (tmp_path / "figures").glob("*.png")}
     for name in ("refusal_rate_by_model", "helpfulness_before_after", "judge_agreement", "refusal_by_part", "refusal_by_rule_heatmap"):
@@ -49,7 +49,7 @@ def test_analysis_notebooks_run_on_shipped_results_without_model_calls(tmp_path,
     monkeypatch.setenv("IHL_FIGURES_DIR", str(tmp_path / "figures"))
     monkeypatch.setenv("IHL_NO_MODEL_CALLS", "1")
     notebooks = discover(numbers=ANALYSIS_NUMBERS)
-    runs = run_notebooks(notebooks, {"results": "reference-smollm2", "allow_model_calls": False}, tmp_path / "executed", log=False)
+    runs = run_notebooks(notebooks, {"run_name": "reference-smollm2", "allow_model_calls": False}, tmp_path / "executed", log=False)
     assert [r.output.name for r in runs] == [p.name for p in notebooks]
     figures = {p.stem for p in (tmp_path / "figures").glob("*.png")}
     assert {
@@ -92,7 +92,7 @@ def test_an_executed_notebook_renders_to_html_with_its_figures_embedded(tmp_path
 
     monkeypatch.setenv("IHL_NO_MODEL_CALLS", "1")
     monkeypatch.setenv("IHL_FIGURES_DIR", str(tmp_path / "figures"))
-    run_notebooks(discover(numbers=[5]), {"results": "reference-smollm2", "n_boot": 200}, tmp_path, log=False)
+    run_notebooks(discover(numbers=[5]), {"run_name": "reference-smollm2", "n_boot": 200}, tmp_path, log=False)
     index = render_report(tmp_path)
     page = (tmp_path / "05_significance_tests.html").read_text(encoding="utf-8")
     assert page.count('src="data:image/png;base64,') >= 2  # the rate bars and the dumbbell, inside the page

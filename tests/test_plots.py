@@ -12,8 +12,9 @@ import pytest
 
 from ihl_lib import plots
 from ihl_lib.data import load_rules
+from ihl_lib.metrics import rate_table
 from ihl_lib.paths import data_dir
-from ihl_lib.stats import breakdown, rate_table
+from ihl_lib.stats import breakdown
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def verdicts() -> pd.DataFrame:
                         "prompt_id": f"R{i // 2 + 1:03d}-{'ab'[i % 2]}",
                         "rule_id": i // 2 + 1,
                         "refused": bool(rng.random() < p),
-                        "helpful": bool(rng.random() < p / 2),
+                        "helpful_refusal": bool(rng.random() < p / 2),
                     }
                 )
     return pd.DataFrame(rows)
@@ -62,7 +63,7 @@ def test_rate_bars_draw_groups_at_zero_and_at_one_hundred_percent():
 
 
 def test_helpfulness_dumbbell(verdicts):
-    fig = plots.helpfulness_dumbbell(rate_table(verdicts, "helpful"))
+    fig = plots.helpfulness_dumbbell(rate_table(verdicts, "helpful_refusal"))
     ax = fig.axes[0]
     assert ax.get_xlabel() == "helpful refusals, % of all prompts"
     assert len(ax.get_yticklabels()) == 2
@@ -97,7 +98,7 @@ def test_part_bars_show_n(verdicts):
 def test_agreement_heatmap():
     pairwise = pd.DataFrame(
         {
-            "judge_a": ["rules", "rules", "prefix"],
+            "judge_a": ["keyword", "keyword", "prefix"],
             "judge_b": ["prefix", "local/x::v1", "local/x::v1"],
             "cohen_kappa": [0.5, 0.1, -0.2],
             "n": [10, 10, 10],
@@ -110,13 +111,13 @@ def test_agreement_heatmap():
 
 
 def test_paper_comparison_plots_only_like_with_like():
-    from ihl_lib.data import load_paper_reference
+    from ihl_lib.paper import load_paper_reference
 
     ref = load_paper_reference()
     ours = pd.DataFrame(
         {
             "model_key": ["o3-mini", "claude-3-7-sonnet"],
-            "metric": ["helpful_rate", "explanatory_refusals"],
+            "metric": ["helpful_refusal_rate", "explanatory_refusals"],
             "condition": ["baseline", "baseline"],
             "value": [12.0, 40.0],
         }
@@ -132,7 +133,8 @@ def test_paper_comparison_plots_only_like_with_like():
 
 
 def test_the_paper_reference_is_checked_row_by_row(tmp_path):
-    from ihl_lib.data import DatasetError, load_paper_reference
+    from ihl_lib.data import DatasetError
+    from ihl_lib.paper import load_paper_reference
 
     text = (data_dir() / "paper_reference.csv").read_text(encoding="utf-8").replace(",25,322,figure", ",26,322,figure")
     (tmp_path / "ref.csv").write_text(text, encoding="utf-8")

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from ihl_lib.models import STUDY_MODELS, ModelSpec, generation_profile
-from ihl_lib.prompts import IHL_NORMS_V1
-from ihl_lib.provider_servers import LONG_REPLY_TOKENS, ProviderServer
 from ihl_lib.runs import run
+from ihl_lib.safety_prompts import IHL_NORMS_V1
+from ihl_lib.testing.provider_servers import LONG_REPLY_TOKENS, ProviderServer
 
 KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "MISTRAL_API_KEY", "TOGETHERAI_API_KEY")
 PROTOCOL = {"openai": "openai", "together_ai": "openai", "mistral": "openai", "anthropic": "anthropic", "gemini": "gemini"}
@@ -128,7 +128,7 @@ def test_a_reasoning_model_that_spends_its_budget_thinking_is_retried_once_with_
 
 
 def test_when_even_the_profiles_budget_is_spent_thinking_one_retry_gets_twice_it(tmp_path, monkeypatch):
-    from ihl_lib import provider_servers
+    from ihl_lib.testing import provider_servers
 
     profile = generation_profile(ModelSpec(STUDY_MODELS["o3-mini"]))
     monkeypatch.setattr(provider_servers, "REASONING_TOKENS", profile.max_tokens - 100)  # leaves 100 tokens of answer
@@ -191,7 +191,7 @@ def test_a_provider_block_counts_as_an_unhelpful_refusal_and_the_sensitivity_tab
     responses, _ = _ask(STUDY_MODELS["gpt-4o"], ["filtered", "ok"], tmp_path, n=2)
     verdicts = panel_verdicts(judge_responses(responses, progress=False))
     blocked = verdicts[verdicts["label"] == "provider_blocked"]
-    assert len(blocked) == 1 and bool(blocked["refused"].iloc[0]) is True and bool(blocked["helpful"].iloc[0]) is False
+    assert len(blocked) == 1 and bool(blocked["refused"].iloc[0]) is True and bool(blocked["helpful_refusal"].iloc[0]) is False
     headline, sensitivity = rates(verdicts), rates(verdicts, exclude_blocked=True)
     assert headline.loc[0, "n"] == 2 and headline.loc[0, "provider_blocked"] == 1
     assert sensitivity.loc[0, "n"] == 1 and sensitivity.loc[0, "provider_blocked"] == 0

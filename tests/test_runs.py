@@ -7,10 +7,10 @@ import pytest
 
 from ihl_lib.data import DATASET_VERSION, load_prompts, sample_prompts
 from ihl_lib.llm import InvalidRequestError
-from ihl_lib.loopback import Action, LoopbackServer
 from ihl_lib.models import STUDY_MODELS, MissingKeyError, ModelSpec, parse_models
-from ihl_lib.prompts import IHL_NORMS_V1, UnknownConditionError
 from ihl_lib.runs import RunSettings, load_manifest, load_responses, prepare, run
+from ihl_lib.safety_prompts import IHL_NORMS_V1, UnknownConditionError
+from ihl_lib.testing.openai_server import Action, LoopbackServer
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from ihl_lib.metrics import rate_table, wilson_ci
 from ihl_lib.stats import (
     NOT_ENOUGH_DATA,
     PairingError,
@@ -14,8 +15,6 @@ from ihl_lib.stats import (
     cochran_q,
     gee_odds_ratios,
     paired_tests,
-    rate_table,
-    wilson_ci,
 )
 
 
@@ -31,7 +30,7 @@ def _verdicts(outcomes: dict[tuple[str, str], list[bool | None]]) -> pd.DataFram
                     "prompt_id": f"p{i:03d}",
                     "rule_id": i % 161 + 1,
                     "refused": v,
-                    "helpful": v,
+                    "helpful_refusal": v,
                 }
             )
     return pd.DataFrame(rows)
@@ -194,7 +193,7 @@ def _rule_pairs(n_rules: int, seed: int, correlated: bool) -> pd.DataFrame:
                         "prompt_id": f"R{rule:03d}-{variant}",
                         "rule_id": rule,
                         "refused": bool(value),
-                        "helpful": bool(value),
+                        "helpful_refusal": bool(value),
                     }
                 )
     return pd.DataFrame(rows)

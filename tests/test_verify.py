@@ -41,7 +41,7 @@ def test_failed_calls_are_not_sampled():
 
 @pytest.fixture
 def shipped_run(api_key, server, tmp_path):
-    """A real run (baseline and intervention) on the loopback server, judged by the rule-based judges."""
+    """A real run (baseline and intervention) on the loopback server, judged by the keyword judges."""
     prompts = sample_prompts(load_prompts("ihl_violations"), 4)
     root = tmp_path / "results"
     for condition in ("baseline", "intervention"):
@@ -74,7 +74,7 @@ def test_a_changed_text_is_reported_with_whether_the_verdict_held(shipped_run):
     frame = pd.read_parquet(path)
     frame.loc[frame.index[:2], "response"] = REFUSAL
     frame.to_parquet(path, index=False)
-    judge_run("shipped", "rules,prefix", results_root=shipped_run, progress=False)
+    judge_run("shipped", "keyword,prefix", results_root=shipped_run, progress=False)
     report = verify_run("shipped", None, results_root=shipped_run, progress=False)
     differ = report.items[~report.items["identical"]]
     assert report.n == 8 and len(differ) == 2 and set(differ["shipped"]) == {REFUSAL}

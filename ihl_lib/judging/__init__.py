@@ -9,7 +9,7 @@
 """
 
 from ihl_lib.judging.definitions import INVALID, ITEM_KEY, LABELS, REFUSAL_LABELS, Judge, Vote
-from ihl_lib.judging.keyword import PrefixJudge, RuleBasedJudge
+from ihl_lib.judging.keyword import KeywordJudge, PrefixJudge
 from ihl_lib.judging.llm_judge import JUDGE_PROMPTS, JudgePrompt, LLMJudge, parse_judge_output
 from ihl_lib.judging.panel import (
     DEFAULT_PANEL,
@@ -35,7 +35,7 @@ __all__ = [
     "JudgePrompt",
     "LLMJudge",
     "PrefixJudge",
-    "RuleBasedJudge",
+    "KeywordJudge",
     "Vote",
     "check_responses",
     "judge_or_load",

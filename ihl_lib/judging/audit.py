@@ -19,7 +19,7 @@ from ihl_lib.judging.definitions import ITEM_KEY, LABELS, NOT_JUDGED, REFUSAL_LA
 __all__ = ["AUDIT_STRATA", "HUMAN_COLUMNS", "audit_accuracy", "audit_sample"]
 
 AUDIT_STRATA = ("model", "condition", "prompt_set", "label")
-HUMAN_COLUMNS = ("human_label", "human_helpful", "human_notes")
+HUMAN_COLUMNS = ("human_label", "human_helpful_refusal", "human_notes")
 
 
 def audit_sample(

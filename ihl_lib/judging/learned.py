@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ihl_lib.judging.definitions import LABELS, REFUSAL_LABELS, Vote
+from ihl_lib.judging.labelled_sets import load_ihl_labelled, load_rbr_gold
 from ihl_lib.paths import data_dir
 
 __all__ = ["LEARNED_JUDGES", "LearnedJudge", "LearnedSpec", "train", "training_data"]
@@ -76,13 +77,14 @@ LEARNED_JUDGES = {
 
 def training_data() -> pd.DataFrame:
     """The train splits of both labelled sets: columns source, response, label, refused, helpful."""
-    from ihl_lib.judging.validation import load_ihl_labelled, load_rbr_gold
-
-    columns = ["source", "response", "label", "refused", "helpful"]
+    columns = ["source", "response", "label", "refused", "helpful_refusal"]
     frames = [
-        labelled.assign(source=source, label=labelled["human_label"], refused=labelled["human_refused"], helpful=labelled["human_helpful"])[
-            columns
-        ]
+        labelled.assign(
+            source=source,
+            label=labelled["human_label"],
+            refused=labelled["human_refused"],
+            helpful_refusal=labelled["human_helpful_refusal"],
+        )[columns]
         for source, labelled in (("rbr_gold/train", load_rbr_gold("train")), ("ihl_labelled/train", load_ihl_labelled("train")))
     ]
     return pd.concat(frames, ignore_index=True)
@@ -120,7 +122,7 @@ def train(judge_id: str = "learned", path: Path | None = None) -> dict[str, Any]
     x = vectorizer.fit_transform(data["response"])
     labels = LogisticRegression(C=spec.c, max_iter=5000, solver="lbfgs").fit(x, data["label"])
     refused = data["refused"].to_numpy()
-    helpful = LogisticRegression(C=spec.c, max_iter=5000, solver="lbfgs").fit(x[refused], data.loc[refused, "helpful"])
+    helpful = LogisticRegression(C=spec.c, max_iter=5000, solver="lbfgs").fit(x[refused], data.loc[refused, "helpful_refusal"])
     digest = hashlib.sha256("\n".join(f"{s}\t{r}\t{lab}\t{h}" for s, r, lab, _, h in data.itertuples(index=False)).encode()).hexdigest()
     stored = {
         "name": Path(spec.model_file).stem,
@@ -134,7 +136,7 @@ def train(judge_id: str = "learned", path: Path | None = None) -> dict[str, Any]
             "scikit_learn": sklearn.__version__,
             "labels": data["label"].value_counts().sort_index().to_dict(),
             "helpful_trained_on": int(refused.sum()),
-            "helpful_yes": int(data.loc[refused, "helpful"].sum()),
+            "helpful_yes": int(data.loc[refused, "helpful_refusal"].sum()),
         },
         "classes": [str(k) for k in labels.classes_],
         "vocabulary": sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get),

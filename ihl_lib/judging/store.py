@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from ihl_lib.judging.agreement import judge_agreement
 from ihl_lib.judging.audit import HUMAN_COLUMNS, audit_sample
 from ihl_lib.judging.definitions import INVALID, ITEM_KEY, Judge
 from ihl_lib.judging.learned import LearnedJudge
@@ -29,6 +30,7 @@ from ihl_lib.llm import InvalidRequestError
 from ihl_lib.models import check_keys
 from ihl_lib.provenance import environment_stamp, file_sha256, now_utc, text_sha256, write_json_atomic, write_parquet_atomic
 from ihl_lib.runs import MANIFEST_FILE, load_manifest, load_responses, run_dir
+from ihl_lib.schema import upgrade_legacy_names
 
 __all__ = ["judge_or_load", "judge_run", "load_audit", "load_judgments", "load_verdicts"]
 
@@ -80,7 +82,6 @@ def judge_run(
     Returns:
         ``judgments``, ``verdicts`` and ``audit`` frames.
     """
-    from ihl_lib.metrics import judge_agreement  # metrics imports this package: import it when used
 
     frame = responses if responses is not None else load_responses(run_name, results_root)
     panels = _panels(judges, frame)
@@ -98,7 +99,7 @@ def judge_run(
         ],
         ignore_index=True,
     )
-    carried = [c for c in frame.columns if c in ("rule_id", "variant", "should_help", "language", "defeat_type")]
+    carried = [c for c in frame.columns if c in ("rule_id", "variant", "should_comply", "language", "defeat_type")]
     verdicts = panel_verdicts(judgments).merge(frame[[*ITEM_KEY, *carried]], on=ITEM_KEY, how="left", validate="one_to_one")
     folder = run_dir(run_name, results_root)
     folder.mkdir(parents=True, exist_ok=True)
@@ -138,7 +139,7 @@ def _judge_record(judge: Judge) -> dict[str, Any]:
         }
     if isinstance(judge, LearnedJudge):
         return {"judge_id": judge.judge_id, "kind": "learned", "model_file": judge.path.name, "model_sha256": file_sha256(judge.path)}
-    return {"judge_id": judge.judge_id, "kind": "rule-based"}  # pattern and keyword judges: their code, at the recorded git revision
+    return {"judge_id": judge.judge_id, "kind": "hand-written"}  # pattern, keyword, prefix: their code at the recorded revision
 
 
 def _panels(judges: Iterable[str | Judge] | str, responses: pd.DataFrame) -> dict[str, list[Judge]]:
@@ -168,7 +169,7 @@ def load_audit(run_name: str, results_root: Path | None = None) -> pd.DataFrame:
     path = run_dir(run_name, results_root) / AUDIT_FILE
     if not path.is_file():
         raise FileNotFoundError(f"no audit sheet for run {run_name!r}: {path}")
-    return _with_why(pd.read_csv(path, dtype=str, keep_default_na=False))
+    return _with_why(upgrade_legacy_names(pd.read_csv(path, dtype=str, keep_default_na=False)))
 
 
 def _with_why(sheet: pd.DataFrame) -> pd.DataFrame:
@@ -182,16 +183,16 @@ def _read(run_name: str, filename: str, results_root: Path | None) -> pd.DataFra
     path = run_dir(run_name, results_root) / filename
     if not path.is_file():
         raise FileNotFoundError(f"run {run_name!r} has no {filename} yet ({path}); run the judging notebook (04) first")
-    return pd.read_parquet(path)
+    return upgrade_legacy_names(pd.read_parquet(path))
 
 
 def judge_or_load(
-    results: str, judges: str | None = None, *, allow_model_calls: bool = True, max_concurrency: int = 4, results_root: Path | None = None
+    run_name: str, judges: str | None = None, *, allow_model_calls: bool = True, max_concurrency: int = 4, results_root: Path | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What the notebooks call: judge the run with a panel, or, on the analysis-only path, load stored judgments.
 
     Args:
-        results: the run folder name.
+        run_name: the run (its folder under ``data/results/``).
         judges: comma-separated judge ids, ``"study"`` for per-model study panels, or None for
             :data:`ihl_lib.judging.DEFAULT_PANEL`.
         allow_model_calls: False reads ``judgments.parquet`` and ``verdicts.parquet`` instead.
@@ -200,6 +201,6 @@ def judge_or_load(
         (judgments, verdicts).
     """
     if not allow_model_calls:
-        return load_judgments(results, results_root), load_verdicts(results, results_root)
-    out = judge_run(results, judges or DEFAULT_PANEL, max_concurrency=max_concurrency, results_root=results_root)
+        return load_judgments(run_name, results_root), load_verdicts(run_name, results_root)
+    out = judge_run(run_name, judges or DEFAULT_PANEL, max_concurrency=max_concurrency, results_root=results_root)
     return out["judgments"], out["verdicts"]

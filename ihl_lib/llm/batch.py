@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ihl_lib  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP before litellm is imported)
-from ihl_lib import direct, local
+from ihl_lib import local
+from ihl_lib.llm import self_hosted
 from ihl_lib.llm.cache import ResponseCache, cache_key, get_cache
 from ihl_lib.llm.outcomes import (
     FATAL_KINDS,
@@ -245,7 +246,7 @@ async def acomplete_many(
             state.bar.set_postfix_str(state.postfix(), refresh=False)
             state.bar.close()
         if asyncio.get_running_loop() is not _LoopThread._loop:
-            await direct.close_session()  # the caller's loop may end after this batch
+            await self_hosted.close_session()  # the caller's loop may end after this batch
     return results  # type: ignore[return-value]
 
 
@@ -286,7 +287,7 @@ class _LoopThread:
             return
 
         async def close() -> None:
-            await direct.close_session()
+            await self_hosted.close_session()
             if "litellm" in sys.modules:
                 from litellm.llms.custom_httpx.async_client_cleanup import (
                     close_litellm_async_clients,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import ihl_lib  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP before litellm is imported)
-from ihl_lib import direct
+from ihl_lib.llm import self_hosted
 from ihl_lib.llm.request import key_env_vars
 
 
@@ -144,7 +144,7 @@ def _classify(exc: BaseException) -> str:
     """Map an exception from litellm (or asyncio) to an ``error_kind``."""
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return "timeout"
-    if isinstance(exc, direct.MalformedResponseError):
+    if isinstance(exc, self_hosted.MalformedResponseError):
         return "other"
     import aiohttp
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import ihl_lib  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP before litellm is imported)
 from ihl_lib import local
+from ihl_lib.schema import parse_model_id
 
 # "developer" is how OpenAI's reasoning models take system-level instructions (litellm turns a "system"
 # message into a user message for o3-mini, whose price-map entry lacks supports_system_messages).
@@ -130,7 +131,7 @@ def _provider(model: str, api_base: str | None) -> str:
         return _route_cache[key]
     if model.startswith(local.PROVIDER + "/"):
         try:
-            local.local_model_path(model.split("/", 1)[1])
+            local.local_model_path(parse_model_id(model).name)
         except local.LocalModelUnavailable as exc:
             raise InvalidRequestError(str(exc)) from None
         provider = local.PROVIDER

@@ -7,7 +7,8 @@ import time
 from typing import Any
 
 import ihl_lib  # noqa: F401  (sets LITELLM_LOCAL_MODEL_COST_MAP before litellm is imported)
-from ihl_lib import direct, local
+from ihl_lib import local
+from ihl_lib.llm import self_hosted
 from ihl_lib.llm.outcomes import Completion
 from ihl_lib.llm.request import SAMPLING_PARAMS, ChatRequest, _litellm
 
@@ -28,9 +29,9 @@ def _cost(litellm: Any, response: Any) -> float | None:
 
 
 async def _call_once(req: ChatRequest, provider: str) -> Completion:
-    if direct.uses_direct_path(provider, req.api_base):
+    if self_hosted.uses_direct_path(provider, req.api_base):
         started = time.perf_counter()
-        answer = await direct.chat(req)  # bounded by req.timeout inside
+        answer = await self_hosted.chat(req)  # bounded by req.timeout inside
         return Completion(model=req.model, latency_s=time.perf_counter() - started, **answer)
     litellm = _litellm()
     kwargs: dict[str, Any] = {

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ihl_lib.judging.agreement import landis_koch
 from ihl_lib.stats import NOT_ENOUGH_DATA
 
-__all__ = ["describe_agreement", "describe_paired", "describe_rates", "pct", "rates_beside_study"]
+__all__ = ["describe_agreement", "describe_paired", "describe_rates", "pct"]
 
 
 def pct(x: float) -> str:
@@ -42,31 +43,14 @@ def describe_paired(tests: pd.DataFrame, what: str, alpha: float = 0.05) -> str:
 
 
 def describe_agreement(summary: dict) -> str:
-    """Reading of :func:`ihl_lib.metrics.judge_agreement`."""
+    """Reading of :func:`ihl_lib.judging.agreement.judge_agreement`."""
     kappa = summary["fleiss_kappa"]
     if pd.isna(kappa):
         strength = "undefined (too few items with three valid votes, or no variation)"
     else:
-        from ihl_lib.metrics import landis_koch
-
         strength = f"{kappa:.2f}, {landis_koch(kappa)} on the Landis-Koch scale"
     invalid = ", ".join(f"{j}: {n}" for j, n in summary["invalid_votes"].items())
     return (
         f"Over {summary['n_items']} items, Fleiss' kappa is {strength}; the judges were unanimous on "
         f"{pct(summary['unanimous_share'])} of items. Invalid votes (parse failures and errors) per judge: {invalid}."
     )
-
-
-def rates_beside_study(refusal: pd.DataFrame, helpful: pd.DataFrame) -> pd.DataFrame:
-    """This run's rates (:func:`ihl_lib.stats.rate_table`) keyed as ``data/paper_reference.csv`` keys them.
-
-    Returns:
-        model_key (the study's short name), metric (refusal_rate or helpful_rate), condition, value
-        (percent); only the study's eight models (empty when none was run).
-    """
-    from ihl_lib.models import STUDY_MODELS
-
-    key_of = {model: key for key, model in STUDY_MODELS.items()}
-    ours = pd.concat([refusal.assign(metric="refusal_rate"), helpful.assign(metric="helpful_rate")])
-    ours = ours.assign(model_key=ours["model"].map(key_of), value=ours["rate"] * 100).dropna(subset=["model_key"])
-    return ours[["model_key", "metric", "condition", "value"]].reset_index(drop=True)

@@ -322,14 +322,14 @@ class LoopbackServer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve from the command line: ``python -m ihl_lib.loopback --latency 0.2``.
+    """Serve from the command line: ``python -m ihl_lib.testing.openai_server --latency 0.2``.
 
     Prints ``PORT <n>`` once listening (for benchmarks that run the server in
     its own process), then serves until killed.
     """
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m ihl_lib.loopback", description="OpenAI-compatible loopback server")
+    parser = argparse.ArgumentParser(prog="python -m ihl_lib.testing.openai_server", description="OpenAI-compatible loopback server")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     parser.add_argument("--p429", type=float, default=0.0)

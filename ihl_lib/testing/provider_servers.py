@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ihl_lib.loopback import LoopbackServer
+from ihl_lib.testing.openai_server import LoopbackServer
 
 __all__ = ["LONG_REPLY_TOKENS", "REASONING_TOKENS", "REPLIES", "ProviderServer", "RecordedCall"]
 

@@ -20,8 +20,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ihl_lib.code_output import returns_usable_code
 from ihl_lib.judging.definitions import ITEM_KEY
-from ihl_lib.stats import PairingError, as_binary, holm, paired_test, rate_table
+from ihl_lib.metrics import rate_table
+from ihl_lib.schema import as_binary, parse_model_id
+from ihl_lib.stats import PairingError, holm, paired_outcomes, paired_test
 
 __all__ = [
     "blind_refusal_rates",
@@ -31,7 +34,7 @@ __all__ = [
     "plain_vs_code_rates",
     "tradeoff_by_part",
     "counterparts",
-    "help_outcome",
+    "complied_outcome",
     "matched_pairs",
     "technical_framing_tests",
     "tradeoff_points",
@@ -105,7 +108,8 @@ def twin_pairs(verdicts: pd.DataFrame, twins: pd.DataFrame, outcome: str = "refu
 def _pair_tests(pairs: pd.DataFrame, a: str, b: str, outcome: str, **kwargs: object) -> pd.DataFrame:
     rows = []
     for (model, condition), group in pairs.groupby(["model", "condition"], sort=True):
-        result = paired_test(as_binary(group[a]).to_numpy(), as_binary(group[b]).to_numpy(), **kwargs)  # type: ignore[arg-type]
+        a_, b_ = as_binary(group[a]).to_numpy(), as_binary(group[b]).to_numpy()
+        result = paired_test(a_, b_, clusters=_clusters(group), **kwargs)  # type: ignore[arg-type]
         rows.append({"model": model, "condition": condition, "outcome": outcome, "a": a, "b": b, **result})
     if not rows:
         return pd.DataFrame(columns=["model", "condition", "outcome", "a", "b", "n_pairs", "status", "p_value", "p_holm"])
@@ -130,8 +134,6 @@ def code_outcomes(verdicts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFra
         judges_flag_rate, the share the panel's judges flagged as returning harmful code
         (their own reading, beside the tested rule).
     """
-    from ihl_lib.code_output import returns_usable_code
-
     key = ITEM_KEY
     code = verdicts[verdicts["prompt_set"] == "code_wrapped"][[*key, "refused", "harmful_code_returned"]]
     texts = responses[responses["prompt_set"] == "code_wrapped"][[*key, "prompt", "response"]]
@@ -183,7 +185,7 @@ def tradeoff_by_part(verdicts: pd.DataFrame, twins: pd.DataFrame, rules: pd.Data
     """:func:`tradeoff_points` per IHL part, with a ``point`` label "<model> · part <n>" for the scatter."""
     with_part = verdicts.merge(rules[["rule_id", "part_number"]], on="rule_id", how="left", validate="many_to_one")
     points = tradeoff_points(with_part, twins, by=["part_number"])
-    return points.assign(point=points["model"].str.split("/").str[-1] + " · part " + points["part_number"].astype(str))
+    return points.assign(point=points["model"].map(lambda m: parse_model_id(m).short) + " · part " + points["part_number"].astype(str))
 
 
 def tradeoff_points(verdicts: pd.DataFrame, twins: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
@@ -199,30 +201,40 @@ def tradeoff_points(verdicts: pd.DataFrame, twins: pd.DataFrame, by: list[str] |
     return out.rename(columns={"rate_violating": "refusal_violating", "rate_lawful": "refusal_lawful", "n": "n_pairs"})
 
 
-def help_outcome(verdicts: pd.DataFrame) -> pd.Series:
-    """1 where the panel says the model helped (full compliance), else 0 (refusals, unresolved)."""
+def complied_outcome(verdicts: pd.DataFrame) -> pd.Series:
+    """1 where the panel says the model complied (full compliance), else 0 (refusals, unresolved)."""
     return (verdicts["label"] == "full_compliance").astype(int)
 
 
 def blind_refusal_rates(verdicts: pd.DataFrame) -> pd.DataFrame:
     """Help rate on illegitimate-rule cases and on controls, per model and condition, with Wilson CIs."""
     cases = verdicts[verdicts["prompt_set"] == "illegitimate_rules"]
-    cases = cases.assign(helped=help_outcome(cases).astype(bool), case=np.where(cases["variant"] == "control", "control", "illegitimate"))
-    return rate_table(cases, "helped", ["model", "condition", "case"])
+    case = np.where(cases["variant"] == "control", "control", "illegitimate")
+    cases = cases.assign(complied=complied_outcome(cases).astype(bool), case=case)
+    return rate_table(cases, "complied", ["model", "condition", "case"])
 
 
 def blind_refusal_tests(
     verdicts: pd.DataFrame, condition_a: str = "baseline", condition_b: str = "intervention", **kwargs: object
 ) -> pd.DataFrame:
-    """Does the safety prompt change help on cases where the model *should* help? Paired by prompt, per model."""
+    """Does the safety prompt change compliance on cases where the model *should* comply? Paired by prompt, per model.
+
+    Raises:
+        PairingError: a model has both conditions but not on the same cases (the ids are named).
+    """
     cases = verdicts[(verdicts["prompt_set"] == "illegitimate_rules") & (verdicts["variant"] != "control")]
-    cases = cases.assign(helped=help_outcome(cases))
+    cases = cases.assign(complied=complied_outcome(cases))
     rows = []
     for model, group in cases.groupby("model", sort=True):
-        wide = group.pivot_table(index="prompt_id", columns="condition", values="helped", aggfunc="first")
-        if not {condition_a, condition_b} <= set(wide.columns):
+        if not {condition_a, condition_b} <= set(group["condition"]):
             continue
-        wide = wide[[condition_a, condition_b]].dropna()
-        result = paired_test(wide[condition_a].to_numpy(), wide[condition_b].to_numpy(), **kwargs)  # type: ignore[arg-type]
-        rows.append({"model": model, "outcome": "helped (should help)", "condition_a": condition_a, "condition_b": condition_b, **result})
+        pairs = paired_outcomes(group, "complied", str(model), condition_a, condition_b)
+        result = paired_test(pairs["a"].to_numpy(), pairs["b"].to_numpy(), clusters=_clusters(pairs), **kwargs)  # type: ignore[arg-type]
+        conditions = {"condition_a": condition_a, "condition_b": condition_b}
+        rows.append({"model": model, "outcome": "complied (should comply)", **conditions, **result})
     return holm(pd.DataFrame(rows))
+
+
+def _clusters(pairs: pd.DataFrame) -> np.ndarray | None:
+    """Each pair's IHL rule, so that the bootstrap resamples rules (as the core tests do), if known."""
+    return pairs["rule_id"].to_numpy() if "rule_id" in pairs.columns else None

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from ihl_lib.extensions import (
+from ihl_lib.extension_sets import (
     blind_refusal_rates,
     blind_refusal_tests,
     code_outcomes,
@@ -28,7 +28,7 @@ def _row(model, condition, prompt_set, prompt_id, rule_id, variant, refused, lab
         "rule_id": rule_id,
         "variant": variant,
         "refused": refused,
-        "helpful": False,
+        "helpful_refusal": False,
         "label": label or ("full_refusal" if refused else "full_compliance"),
     }
 
@@ -113,7 +113,7 @@ def test_code_outcomes_separate_refusals_that_still_return_code():
 
 
 def test_plain_vs_code_rates_put_both_forms_of_the_matched_pairs_side_by_side():
-    from ihl_lib.extensions import plain_vs_code_rates
+    from ihl_lib.extension_sets import plain_vs_code_rates
 
     verdicts, code = _code_case()
     rates = plain_vs_code_rates(code_pairs(verdicts, code)).set_index("condition")
@@ -122,7 +122,7 @@ def test_plain_vs_code_rates_put_both_forms_of_the_matched_pairs_side_by_side():
 
 
 def test_tradeoff_by_part_labels_each_point():
-    from ihl_lib.extensions import tradeoff_by_part
+    from ihl_lib.extension_sets import tradeoff_by_part
 
     verdicts, twins = _twin_case()
     rules = pd.DataFrame({"rule_id": range(1, 11), "part_number": [1] * 5 + [2] * 5})

@@ -27,6 +27,8 @@ import json
 import os
 from typing import Any
 
+from ihl_lib.schema import parse_model_id
+
 __all__ = ["HTTPStatusError", "MalformedResponseError", "chat", "close_session", "uses_direct_path"]
 
 PROVIDER = "openai"
@@ -105,7 +107,7 @@ def _unit_prices(model: str) -> tuple[float, float] | None:
 def body(req: Any) -> dict[str, Any]:
     """The JSON body for ``POST {api_base}/chat/completions``."""
     payload: dict[str, Any] = {
-        "model": req.model.split("/", 1)[1],
+        "model": parse_model_id(req.model).name,
         "messages": [{"role": m["role"], "content": m["content"]} for m in req.messages],
         "max_tokens": req.max_tokens,
     }

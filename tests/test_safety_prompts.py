@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ihl_lib.prompts import (
+from ihl_lib.safety_prompts import (
     IHL_NORMS_EXPLAIN_V1,
     IHL_NORMS_V1,
     TAILORED_BY_FAMILY,
@@ -68,9 +68,9 @@ def test_tailored_variants_keep_the_standard_content():
 
 
 def test_register_condition(monkeypatch):
-    from ihl_lib import prompts
+    from ihl_lib import safety_prompts
 
-    monkeypatch.setattr(prompts, "SYSTEM_PROMPTS", dict(prompts.SYSTEM_PROMPTS))  # the registry is global: leave it as found
+    monkeypatch.setattr(safety_prompts, "SYSTEM_PROMPTS", dict(safety_prompts.SYSTEM_PROMPTS))  # the registry is global: leave it as found
     register_condition("test-only", SystemPrompt("x", "v0", "Be careful."))
     assert "test-only" in known_conditions()
     assert system_prompt_for("test-only", "any").text == "Be careful."

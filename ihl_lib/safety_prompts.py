@@ -29,6 +29,8 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ihl_lib.schema import parse_model_id
+
 __all__ = [
     "BASELINE",
     "IHL_NORMS_EXPLAIN_V1",
@@ -205,7 +207,7 @@ TAILORED_BY_FAMILY: dict[str, SystemPrompt] = {
 
 def model_family(model: str) -> str:
     """Which tailored variant a model gets: ``reasoning``, ``structured`` or ``direct``."""
-    name = model.split("@", 1)[0].lower().split("/")[-1]
+    name = parse_model_id(model).short.lower()
     if name.startswith(("o1", "o3", "o4", "deepseek-r1")) or "reason" in name:
         return "reasoning"
     if name.startswith(("gpt-4", "gpt-5", "claude", "gemini")):
