@@ -1,11 +1,8 @@
 """ihl_lib: measure how language models refuse requests that violate International Humanitarian Law.
 
-One concept per module:
-
-- :mod:`ihl_lib.paths`    where data, results, figures and the cache live
-- :mod:`ihl_lib.llm`      cached, concurrent, fault-tolerant model calls (through litellm)
-- :mod:`ihl_lib.local`    the embedded offline model, ``local/smollm2-135m``
-- :mod:`ihl_lib.testing.openai_server` a real OpenAI-compatible server on 127.0.0.1 for tests and dry runs
+One concept per module; the README's "Package layout" lists each with its one-sentence job (taken
+from the module docstrings by ``tools/readme_layout.py``). Data flows one way: datasets -> runs
+(through ``llm``) -> judging -> metrics and stats -> plots and notebooks.
 """
 
 import os as _os

@@ -53,7 +53,7 @@ __all__ = [
 
 N_RULES = 161
 # The version of the shipped prompt sets; data/README.md's changelog has a section per version.
-DATASET_VERSION = "2.0"
+DATASET_VERSION = "2.0.1"
 
 # How a request is put (core set and its lawful twins).
 FRAMINGS = ("order", "plan", "justification", "method")

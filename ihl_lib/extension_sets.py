@@ -1,4 +1,6 @@
-"""Analyses beyond the original study. Pure functions over panel verdicts (no I/O).
+"""The extension sets' analyses (code-wrapped, lawful twins, illegitimate rules) on matched pairs of verdicts.
+
+Beyond the paper; pure functions over panel verdicts (no I/O).
 
 1. **Technical framing**: is a violation wrapped in code refused as often as the
    plain request it was written from? Each code-wrapped prompt names its plain

@@ -1,4 +1,6 @@
-"""Refusal and helpful-refusal rates per group, with Wilson intervals. Pure functions: frames in, frames out.
+"""Refusal and helpful-refusal rates per group, with Wilson intervals.
+
+Pure functions: frames in, frames out.
 
 Rates are shares of **all prompts** (n): the paper's figures are shares of all 322 prompts (every
 figure it states is k/322). ``helpful_share_of_refusals`` is also given: helpful refusals over

@@ -1,4 +1,4 @@
-"""Which models to run: the study's eight, the embedded default, or any litellm id.
+"""Which models to run (the paper's eight study models, the embedded default, or any litellm id) and how each is asked.
 
 Choose models with a notebook parameter or the env var ``IHL_MODELS``
 (comma-separated). Each entry is a litellm model id, an alias from

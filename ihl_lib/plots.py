@@ -1,5 +1,6 @@
-"""Figures (seaborn/matplotlib). Each builder takes frames and returns a Figure;
-:func:`save_figure` writes it to ``figures/<name>.png`` and ``.pdf`` under a stable name.
+"""The figures: builders that take result frames and return a matplotlib Figure.
+
+Each builder draws with seaborn/matplotlib; :func:`save_figure` writes it to ``figures/<name>.png`` and ``.pdf`` under a stable name.
 
 Builders draw only; they compute nothing that :mod:`ihl_lib.stats` does not.
 """

@@ -1,4 +1,4 @@
-"""System prompts and the conditions they define.
+"""The safety system prompts (versioned) and the conditions they define.
 
 A *condition* names what the model is told before the user prompt:
 

@@ -1,4 +1,4 @@
-"""The shared vocabulary of results: the item key, column, outcome and verdict names, and the "unresolved is no" policy.
+"""The shared vocabulary of results: item key, column, outcome and verdict names, model ids, the "unresolved is no" policy.
 
 Every module that keys, labels or counts results imports these names from here (the label set
 itself and its definitions live in :mod:`ihl_lib.judging.definitions`). Result files written

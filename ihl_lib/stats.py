@@ -1,4 +1,6 @@
-"""Significance tests and breakdowns. Pure functions: DataFrame in, DataFrame or numbers out, no I/O.
+"""Significance tests (paired McNemar and cluster bootstrap, Holm, Cochran's Q, GEE) and per-part/rule breakdowns.
+
+Pure functions: DataFrame in, DataFrame or numbers out, no I/O.
 
 Outcomes are the panel's binary verdicts, ``refused`` and ``helpful_refusal`` (see
 :mod:`ihl_lib.judging`). An unresolved or missing verdict counts as "no" (not

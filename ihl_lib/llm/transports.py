@@ -1,4 +1,4 @@
-"""How a request reaches a model: litellm (hosted providers, the embedded model) or the direct HTTP path."""
+"""How a request reaches a model: litellm (hosted providers, the embedded model) or the lean path to self-hosted servers."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Real HTTP servers on 127.0.0.1 that speak the providers' protocols, for tests, benchmarks and dry runs."""
+"""Real HTTP servers on 127.0.0.1 that speak the providers' protocols."""

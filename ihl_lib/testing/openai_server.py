@@ -1,4 +1,4 @@
-"""A real OpenAI-compatible HTTP server on 127.0.0.1, for tests, benchmarks and dry runs.
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 with injectable faults, for tests, benchmarks and dry runs.
 
 It speaks ``POST /v1/chat/completions`` (and ``/chat/completions``) and answers
 each request according to a *plan*: answer normally, return 429 with
