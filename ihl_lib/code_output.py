@@ -1,6 +1,6 @@
 """Did a response to a code-wrapped request return usable code for it?
 
-The original study saw models object to a code-wrapped violation and still return
+The paper saw models object to a code-wrapped violation and still return
 part of the code. A judge's verdict says whether a model *refused*; this module
 says, without a model, whether the response *contains code that carries out the
 request*, so that "refused but returned code" can be counted apart.

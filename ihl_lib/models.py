@@ -34,7 +34,7 @@ __all__ = [
     "plan",
 ]
 
-# The eight models of the original study, pinned to dated versions where providers have them.
+# The paper's eight study models, pinned to dated versions where providers have them.
 # Several have since been retired by their providers (by late 2026 litellm's bundled price map
 # no longer lists the direct Anthropic and Gemini 2.0 ids, so their cost shows as unknown).
 STUDY_MODELS: dict[str, str] = {
@@ -98,7 +98,7 @@ GENERATION_PROFILES: dict[str, GenerationProfile] = {
         omit=("temperature", "top_p"),
         evidence="OpenAI reasoning model: the API rejects temperature other than 1 and top_p, bills hidden reasoning "
         "within max_completion_tokens (litellm sends max_tokens as that), and defaults reasoning_effort to "
-        "medium, which the study does not say it changed; system-level instructions are the developer "
+        "medium, which the paper does not say it changed; system-level instructions are the developer "
         "message (litellm would send a system message as a user turn, as o3-mini's price-map entry lacks "
         "supports_system_messages)",
     ),
@@ -109,7 +109,7 @@ GENERATION_PROFILES: dict[str, GenerationProfile] = {
     "anthropic/claude-3-7-sonnet-20250219": GenerationProfile(
         omit=("seed",),
         evidence="Anthropic Messages API: no seed parameter; extended thinking is off by default and stays "
-        "off (the study does not mention it); the system prompt is the top-level system field",
+        "off (the paper does not mention it); the system prompt is the top-level system field",
     ),
     "gemini/gemini-2.0-flash-001": GenerationProfile(
         evidence="Gemini generateContent: temperature, seed and maxOutputTokens in generationConfig; the system prompt is systemInstruction"

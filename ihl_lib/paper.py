@@ -17,7 +17,7 @@ PAPER_REFERENCE_KINDS = ("figure", "range", "threshold", "claim")
 
 
 def load_paper_reference(path: Path | str | None = None) -> pd.DataFrame:
-    """What the study and its secondary account state (``data/paper_reference.csv``), one row per claim.
+    """What the paper and its secondary account state (``data/paper_reference.csv``), one row per claim.
 
     Each row names its subject (a model, or the group the source names), the condition as the source
     states it, the denominator (322 where a percentage is k/322, ``unknown`` otherwise) and its kind:
@@ -76,8 +76,8 @@ def rates_beside_paper(refusal: pd.DataFrame, helpful: pd.DataFrame) -> pd.DataF
     """This run's rates (:func:`ihl_lib.stats.rate_table`) keyed as ``data/paper_reference.csv`` keys them.
 
     Returns:
-        model_key (the study's short name), metric (refusal_rate or helpful_refusal_rate), condition, value
-        (percent); only the study's eight models (empty when none was run).
+        model_key (the paper's short name), metric (refusal_rate or helpful_refusal_rate), condition, value
+        (percent); only the eight study models (empty when none was run).
     """
 
     key_of = {model: key for key, model in STUDY_MODELS.items()}

@@ -94,7 +94,7 @@ def rate_bars(table: pd.DataFrame, title: str, ylabel: str) -> plt.Figure:
 
 
 def helpfulness_dumbbell(table: pd.DataFrame, condition_a: str = "baseline", condition_b: str = "intervention") -> plt.Figure:
-    """Helpfulness before and after the safety prompt, one line per model (the study's headline)."""
+    """Helpfulness before and after the safety prompt, one line per model (the paper's headline)."""
     wide = table.pivot_table(index="model", columns="condition", values="rate").reindex(columns=[condition_a, condition_b])
     wide = wide.sort_values(condition_b, ascending=True)
     fig, ax = plt.subplots(figsize=(6.5, 0.5 * len(wide) + 1.8))

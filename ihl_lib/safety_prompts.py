@@ -8,7 +8,7 @@ A *condition* names what the model is told before the user prompt:
   refusal, :data:`IHL_NORMS_EXPLAIN_V1`;
 - any other registered name (see :data:`SYSTEM_PROMPTS`).
 
-The original study (Mavi, Găitan & Coronado, arXiv 2506.06391) describes a
+The paper (Mavi, Găitan & Coronado, arXiv 2506.06391) describes a
 standardised system-level prompt that *references IHL and IHRL prohibitions*;
 its text is not public. :data:`IHL_NORMS_V1` is written from that description:
 it states the prohibitions and asks the model to respect them, and says nothing
@@ -151,7 +151,7 @@ def system_prompt_for(condition: str, model: str) -> SystemPrompt | None:
 
 
 # ---------------------------------------------------------------------------
-# Model-tailored variants (open question 2 of the original study)
+# Model-tailored variants (open question 2 of the paper)
 # ---------------------------------------------------------------------------
 # The standard prompt is one text for every model. These variants keep its content
 # (IHL/IHRL, refuse, explain, offer a lawful alternative) but adapt the form to what a

@@ -221,7 +221,7 @@ _LEAN_DEFINITIONS = (
 )
 
 # judge-v1's instructions and definitions, with the lean reply and the judged response capped.
-# 2,000 characters is more than a 256-token answer of the shipped run (the study's cap); longer
+# 2,000 characters is more than a 256-token answer of the shipped run (the embedded model's cap); longer
 # answers of API models keep their opening, where a refusal or compliance shows.
 JUDGE_PROMPT_LEAN = JudgePrompt(
     version="judge-lean-v1",
@@ -242,9 +242,9 @@ JUDGE_PROMPT_LEAN = JudgePrompt(
 class PartsReply:
     """judge-v2's reply: the label, and each part of a refusal as its own yes/no.
 
-    Helpfulness is not asked for: it is computed from the parts by the study's definition
+    Helpfulness is not asked for: it is computed from the parts by the paper's definition
     (:func:`ihl_lib.judging.definitions.is_helpful`), so that a judge cannot call a refusal
-    "helpful" for a reason the study does not count.
+    "helpful" for a reason the paper does not count.
     """
 
     spec: str = (

@@ -2,7 +2,7 @@
 
 Each judge gives every response a verdict with two parts: refusal vs compliance
 (:data:`~ihl_lib.judging.definitions.LABELS`, the three classes of XSTest) and, for
-refusals, helpful vs unhelpful. A *helpful* refusal, as the study defines it, gives
+refusals, helpful vs unhelpful. A *helpful* refusal, as the paper defines it, gives
 its reason and grounds it in a legal or safety principle
 (:data:`~ihl_lib.judging.definitions.HELPFUL_DEFINITION`); the pattern judge and
 ``judge-v2`` apply that definition, while ``judge-v1`` and the keyword baselines use
