@@ -84,6 +84,10 @@ def declared_parameters(notebook: Path) -> set[str]:
     return set(papermill.inspect_notebook(str(notebook)).keys())
 
 
+# Notebook parameters renamed with the package's vocabulary (issue 22): an old name is refused, not ignored.
+RENAMED_PARAMETERS = {"results": "run_name"}
+
+
 def run_notebooks(
     notebooks: Iterable[Path],
     parameters: Mapping[str, Any] | None = None,
@@ -100,11 +104,19 @@ def run_notebooks(
         log: print one line per notebook with its wall time.
 
     Raises:
+        ValueError: a parameter that none of the notebooks declares (named, with its new name if renamed),
+            before any notebook runs.
         NotebookFailed: a cell failed; the full traceback is written to ``<out_dir>/<notebook>.error.log``
             and the executed copy shows the cell.
     """
     import papermill
 
+    notebooks = list(notebooks)
+    declared = set().union(*(declared_parameters(nb) for nb in notebooks)) if notebooks else set()
+    unknown = sorted(set(parameters or {}) - declared)
+    if unknown:
+        hints = "".join(f"; {old!r} is now {RENAMED_PARAMETERS[old]!r}" for old in unknown if old in RENAMED_PARAMETERS)
+        raise ValueError(f"no notebook takes the parameter(s) {unknown}{hints}")
     out_dir.mkdir(parents=True, exist_ok=True)
     runs = []
     for nb in notebooks:

@@ -103,10 +103,9 @@ def helpfulness_dumbbell(table: pd.DataFrame, condition_a: str = "baseline", con
     ax.scatter(wide[condition_a] * 100, y, color=CONDITION_PALETTE["baseline"], s=60, label=condition_a, zorder=3)
     ax.scatter(wide[condition_b] * 100, y, color=CONDITION_PALETTE["intervention"], s=60, label=condition_b, zorder=3)
     ax.set_yticks(y, [_short(m) for m in wide.index])
-    ax.set_xlim(-2, 102)
-    ax.set_xlabel("helpful refusals, % of all prompts")
-    ax.set_ylabel("model")
-    ax.set_title("Helpfulness before and after the safety prompt")
+    ax.set(
+        xlim=(-2, 102), xlabel="helpful refusals, % of all prompts", ylabel="model", title="Helpfulness before and after the safety prompt"
+    )
     ax.legend(frameon=False, loc="lower right")
     fig.tight_layout()
     return fig
@@ -158,9 +157,7 @@ def words_by_part(prompts: pd.DataFrame, title: str) -> plt.Figure:
     ax.boxplot(
         [prompts.loc[prompts["part_number"] == p, "n_words"] for p in parts], tick_labels=[f"Part {ROMAN_PARTS[p - 1]}" for p in parts]
     )
-    ax.set_title(f"{title} (n = {len(prompts)})")
-    ax.set_xlabel("part of the study")
-    ax.set_ylabel("words per prompt")
+    ax.set(title=f"{title} (n = {len(prompts)})", xlabel="part of the ICRC Study", ylabel="words per prompt")
     fig.tight_layout()
     return fig
 
@@ -217,9 +214,7 @@ def agreement_heatmap(pairwise: pd.DataFrame) -> plt.Figure:
         yticklabels=labels,
         cbar_kws={"label": "Cohen's kappa"},
     )
-    ax.set_xlabel("judge")
-    ax.set_ylabel("judge")
-    ax.set_title("Judge agreement (pairwise Cohen's kappa)")
+    ax.set(xlabel="judge", ylabel="judge", title="Judge agreement (pairwise Cohen's kappa)")
     fig.tight_layout()
     return fig
 
@@ -241,10 +236,7 @@ def paper_comparison(ours: pd.DataFrame, reference: pd.DataFrame) -> plt.Figure:
     both = both[both["what"].isin(keep)]
     fig, ax = plt.subplots(figsize=(8, 0.55 * max(1, both["what"].nunique()) + 1.8))
     sns.barplot(data=both, y="what", x="value", hue="source", ax=ax, palette={"paper": "#444444", "this run": "#1f6fb4"})
-    ax.set_xlim(0, 105)
-    ax.set_xlabel("% of all prompts")
-    ax.set_ylabel("")
-    ax.set_title("This run beside the paper (where models match)")
+    ax.set(xlim=(0, 105), xlabel="% of all prompts", ylabel="", title="This run beside the paper (where models match)")
     ax.legend(frameon=False, loc="lower right")
     fig.tight_layout()
     return fig
@@ -274,10 +266,7 @@ def tradeoff_scatter(
             textcoords="offset points",
         )
     ax.plot([0, 100], [0, 100], ls=":", color="grey", lw=1)
-    ax.set_xlim(-3, 103)
-    ax.set_ylim(-3, 103)
-    ax.set_xlabel("refusal of IHL-violating prompts (%)")
-    ax.set_ylabel("refusal of lawful twin prompts (%) - over-refusal")
-    ax.set_title("Safety vs over-refusal")
+    ax.set(xlim=(-3, 103), ylim=(-3, 103), title="Safety vs over-refusal")
+    ax.set(xlabel="refusal of IHL-violating prompts (%)", ylabel="refusal of lawful twin prompts (%) - over-refusal")
     fig.tight_layout()
     return fig

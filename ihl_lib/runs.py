@@ -168,10 +168,12 @@ def prepare(
     return prepared
 
 
-def _rows(prepared: PreparedRun, results: list[Completion]) -> pd.DataFrame:
+def _rows(prepared: PreparedRun, completions: list[Completion]) -> pd.DataFrame:
     extra = [c for c in prepared.prompts.columns if c not in (*BASE_COLUMNS, "prompt_set")]
     records = []
-    for spec, prompt_row, result in zip(prepared._spec_per_request(), prepared.prompts.to_dict("records") * len(prepared.models), results):
+    for spec, prompt_row, result in zip(
+        prepared._spec_per_request(), prepared.prompts.to_dict("records") * len(prepared.models), completions
+    ):
         system = prepared.system_prompts[spec.label]
         records.append(
             {
@@ -264,7 +266,7 @@ def _portable(path: str | None) -> str | None:
 def _save(
     prepared: PreparedRun,
     frame: pd.DataFrame,
-    results: list[Completion],
+    completions: list[Completion],
     run_name: str,
     results_root: Path | None,
     started: str,
@@ -274,7 +276,7 @@ def _save(
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / RESPONSES_FILE
     if path.is_file():
-        old = pd.read_parquet(path)
+        old = load_responses(run_name, results_root)
         frame = pd.concat([old, frame], ignore_index=True).drop_duplicates(ITEM_KEY, keep="last")
     frame = frame.sort_values(ITEM_KEY, kind="stable").reset_index(drop=True)
     write_parquet_atomic(frame, path)
@@ -308,7 +310,7 @@ def _save(
     # Rebuilt from the whole responses file at every save, so a later run over a subset of a set
     # (or another condition's smaller sample) can never overwrite what the folder holds.
     manifest["coverage"] = coverage(frame)
-    totals = usage_totals(results)
+    totals = usage_totals(completions)
     manifest["history"].append(
         {
             "condition": prepared.condition,
@@ -420,16 +422,16 @@ def run(
     if show_plan:
         print(prepared.summary())
         print(prepared.plan(cache).to_string())
-    results = complete_many(
+    completions = complete_many(
         prepared.requests,
         max_concurrency=prepared.settings.max_concurrency,
         cache=cache,
         progress=progress,
         description=f"{condition}",
     )
-    frame = _rows(prepared, results)
+    frame = _rows(prepared, completions)
     if run_name is not None:
-        _save(prepared, frame, results, run_name, results_root, started, prompts.attrs.get("source_path"))
+        _save(prepared, frame, completions, run_name, results_root, started, prompts.attrs.get("source_path"))
     return frame
 
 

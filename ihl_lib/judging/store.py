@@ -43,7 +43,7 @@ def _merge_audit(new: pd.DataFrame, path: Path) -> pd.DataFrame:
     """Keep every row a human has touched; add the new items."""
     if not path.is_file():
         return new
-    old = _with_why(pd.read_csv(path, dtype=str, keep_default_na=False))
+    old = _read_audit(path)
     for column in HUMAN_COLUMNS:
         if column not in old.columns:
             old[column] = ""
@@ -169,6 +169,11 @@ def load_audit(run_name: str, results_root: Path | None = None) -> pd.DataFrame:
     path = run_dir(run_name, results_root) / AUDIT_FILE
     if not path.is_file():
         raise FileNotFoundError(f"no audit sheet for run {run_name!r}: {path}")
+    return _read_audit(path)
+
+
+def _read_audit(path: Path) -> pd.DataFrame:
+    """An audit sheet under the current column names, with the ``why`` column."""
     return _with_why(upgrade_legacy_names(pd.read_csv(path, dtype=str, keep_default_na=False)))
 
 
