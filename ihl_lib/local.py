@@ -309,15 +309,15 @@ def _register_handler() -> Any:
         def completion(
             self,
             model: str,
-            messages: list,
+            messages: list[dict[str, Any]],
             api_base: str,
-            custom_prompt_dict: dict,
+            custom_prompt_dict: dict[str, Any],
             model_response: ModelResponse,
             print_verbose: Any,
             encoding: Any,
             api_key: Any,
             logging_obj: Any,
-            optional_params: dict,
+            optional_params: dict[str, Any],
             *args: Any,
             **kwargs: Any,
         ) -> ModelResponse:
@@ -325,7 +325,7 @@ def _register_handler() -> Any:
             return self._response(model, generate(model, messages, **self._params(optional_params)), started)
 
         @staticmethod
-        def _params(optional_params: dict) -> dict[str, Any]:
+        def _params(optional_params: dict[str, Any]) -> dict[str, Any]:
             return {
                 k: optional_params[k]
                 for k in ("max_tokens", "temperature", "top_p", "seed", "stop", "response_format")
@@ -351,7 +351,7 @@ def _register_handler() -> Any:
 
         # litellm calls this with keywords; its base signature lists them all, this takes what it needs
         async def acompletion(  # type: ignore[override]
-            self, model: str, messages: list, *args: Any, optional_params: dict, **kwargs: Any
+            self, model: str, messages: list[dict[str, Any]], *args: Any, optional_params: dict[str, Any], **kwargs: Any
         ) -> ModelResponse:
             # Queue the request and await its future: no thread is held while it waits for a slot.
             started = time.perf_counter()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from ihl_lib.judging.agreement import landis_koch
@@ -42,7 +44,7 @@ def describe_paired(tests: pd.DataFrame, what: str, alpha: float = 0.05) -> str:
     return "\n".join(lines)
 
 
-def describe_agreement(summary: dict) -> str:
+def describe_agreement(summary: dict[str, Any]) -> str:
     """Reading of :func:`ihl_lib.judging.agreement.judge_agreement`."""
     kappa = summary["fleiss_kappa"]
     if pd.isna(kappa):

@@ -66,9 +66,9 @@ def stratified_sample(responses: pd.DataFrame, n: int | None, seed: int = 0) -> 
 def _settings_for(manifest: dict[str, Any], condition: str, prompt_set: str) -> dict[str, Any]:
     for entry in reversed(manifest.get("history", [])):
         if entry.get("condition") == condition and entry.get("prompt_set") == prompt_set:
-            return entry["settings"]
+            return dict(entry["settings"])
     if isinstance(manifest.get("settings"), dict):
-        return manifest["settings"]
+        return dict(manifest["settings"])
     raise ValueError(f"the run's manifest records no settings for {prompt_set}/{condition}")
 
 

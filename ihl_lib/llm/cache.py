@@ -74,7 +74,8 @@ class ResponseCache:
         self._cache = diskcache.Cache(str(self.directory), size_limit=2**40, eviction_policy="none")
 
     def get(self, key: str) -> dict[str, Any] | None:
-        return self._cache.get(key)
+        stored: dict[str, Any] | None = self._cache.get(key)
+        return stored
 
     def set(self, result: Completion) -> None:
         if result.outcome not in ("answered", "truncated", "provider_blocked"):
