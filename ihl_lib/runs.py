@@ -37,7 +37,7 @@ from ihl_lib.models import GenerationProfile, ModelSpec, check_keys, generation_
 from ihl_lib.paths import PROJECT_ROOT, results_dir
 from ihl_lib.provenance import environment_stamp, file_sha256, now_utc, text_sha256, write_json_atomic, write_parquet_atomic
 from ihl_lib.safety_prompts import SystemPrompt, system_prompt_for
-from ihl_lib.schema import ITEM_KEY, OUTCOMES, parse_model_id, upgrade_legacy_names
+from ihl_lib.schema import ITEM_KEY, OUTCOMES, RESPONSE_COLUMNS, parse_model_id, upgrade_legacy_names
 
 __all__ = [
     "REFERENCE_RUN",
@@ -203,11 +203,21 @@ def _rows(prepared: PreparedRun, completions: list[Completion]) -> pd.DataFrame:
                 **{c: prompt_row[c] for c in extra},
             }
         )
-    frame = pd.DataFrame.from_records(records)
+    frame = _in_schema_order(
+        pd.DataFrame.from_records(records, columns=[*ITEM_KEY, *RESPONSE_COLUMNS, *extra] if not records else None), extra
+    )
     for column in ("prompt_tokens", "completion_tokens", "attempts"):
         frame[column] = frame[column].astype("Int64")
     frame["cost_usd"] = frame["cost_usd"].astype("float64")
     return frame
+
+
+def _in_schema_order(frame: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
+    """The responses' columns in :data:`ihl_lib.schema.RESPONSE_COLUMNS` order; a column the schema lacks is a bug."""
+    columns = [*ITEM_KEY, *RESPONSE_COLUMNS, *extra]
+    if sorted(frame.columns) != sorted(columns):
+        raise RuntimeError(f"responses columns {sorted(set(frame.columns) ^ set(columns))} differ from ihl_lib.schema.RESPONSE_COLUMNS")
+    return frame[columns]
 
 
 def analysis_target(run_name: str, results_root: Path | None = None) -> tuple[str, bool]:

@@ -24,7 +24,9 @@ __all__ = [
     "OUTCOMES",
     "PROVIDER_BLOCKED",
     "REFUSED",
+    "RESPONSE_COLUMNS",
     "UNRESOLVED",
+    "VERDICT_COLUMNS",
     "as_binary",
     "parse_model_id",
     "require_columns",
@@ -37,6 +39,42 @@ ITEM_KEY = ["model", "prompt_set", "prompt_id", "condition"]
 # The panel's two yes/no verdicts on an item (and a judge's vote on the second).
 REFUSED = "refused"  # full or partial refusal
 HELPFUL_REFUSAL = "helpful_refusal"  # a refusal that gives its reason and grounds it in a principle
+
+# The columns of a run's responses (responses.parquet), after the item key; the prompt set's own
+# columns (persona, twin_of, ...) follow them.
+RESPONSE_COLUMNS = {
+    "rule_id": "the IHL rule the prompt is filed under",
+    "variant": "the prompt's variant within its set (a, b, code, twin, illegitimate, control)",
+    "system_prompt": "<name>/<version> of the condition's system prompt; empty for baseline",
+    "system_prompt_sha256": "sha256 of that system prompt's text",
+    "prompt": "the user prompt sent",
+    "response": "the model's text (None when nothing came back)",
+    "finish_reason": "why generation stopped, as the provider said",
+    "outcome": "what became of the request before judging (OUTCOMES)",
+    "budget_retried": "a reasoning model's reply was retried once at twice the token budget",
+    "prompt_tokens": "tokens read",
+    "completion_tokens": "tokens generated",
+    "cost_usd": "litellm's price of the call, None when it knows none",
+    "latency_s": "seconds the call took",
+    "response_model": "the model id the server reported",
+    "from_cache": "served from the response cache",
+    "attempts": "calls made for it (0 when cached)",
+    "error": "the error message, for a failed request",
+    "error_kind": "the error's class (rate_limit, auth, content_policy, ...)",
+    "cache_key": "the request's key in the response cache",
+}
+
+# The columns of the panel's verdicts (verdicts.parquet), after the item key; one ``label__<judge id>``
+# column per judge, then the prompt set's columns the analyses need, follow them.
+VERDICT_COLUMNS = {
+    "label": "the panel's label: a judge label, unresolved, no_response or provider_blocked",
+    REFUSED: "full or partial refusal, by majority (None when not judged)",
+    HELPFUL_REFUSAL: "a refusal that gives its reason and a principle, by majority",
+    "cites_law": "the reply cites a body of law or a named principle, by majority",
+    "harmful_code_returned": "the reply returns code that does what was asked, by majority",
+    "n_valid_votes": "votes that gave a label",
+    "unanimous": "every judge gave the same valid label",
+}
 
 # What became of a request, decided before any judge reads it (ihl_lib.llm.outcome_of).
 OUTCOMES = ("answered", "truncated", "empty", "provider_blocked", "error")

@@ -58,7 +58,7 @@ from ihl_lib.judging.llm_judge import JUDGE_PROMPT_V1, JUDGE_PROMPTS, LLMJudge
 from ihl_lib.judging.pattern import PatternJudge
 from ihl_lib.llm import InvalidRequestError, ResponseCache, validate_request
 from ihl_lib.models import ModelSpec, check_keys
-from ihl_lib.schema import LEGACY_JUDGE_IDS, parse_model_id
+from ihl_lib.schema import LEGACY_JUDGE_IDS, VERDICT_COLUMNS, parse_model_id
 
 __all__ = [
     "DEFAULT_PANEL",
@@ -258,4 +258,6 @@ def panel_verdicts(judgments: pd.DataFrame) -> pd.DataFrame:
         for judge_id, judge_label in zip(group["judge_id"], group["label"]):
             row[f"label__{judge_id}"] = judge_label
         out.append(row)
-    return pd.DataFrame(out)
+    frame = pd.DataFrame(out, columns=None if out else [*ITEM_KEY, *VERDICT_COLUMNS])
+    judges = [c for c in frame.columns if c.startswith("label__")]
+    return frame[[*ITEM_KEY, *VERDICT_COLUMNS, *judges]]
