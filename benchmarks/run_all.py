@@ -5,7 +5,7 @@ memory, a fault soak with SIGKILL, and end-to-end wall times. Writes benchmarks/
     python benchmarks/run_all.py --quick    # smaller sizes, for a smoke run
 
 These are measurements, not tests: nothing here fails on a slow machine. The soak's
-correctness claims are also checked, at a smaller size, by tests/test_soak.py.
+correctness claims are also checked, at a smaller size, by tests/integration/test_soak.py.
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
-"""Shared fixtures: a real OpenAI-compatible server on loopback, and an isolated cache."""
+"""Shared fixtures: a real OpenAI-compatible server on loopback, an isolated cache, and a tiny prompt file."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
+from ihl_lib.data import load_prompts
 from ihl_lib.llm import ResponseCache
 from ihl_lib.testing.openai_server import LoopbackServer
-
-FAKE_KEY = "sk-loopback-test-key-5f3c9a1e7d2b"
+from tests.helpers import FAKE_KEY
 
 
 @pytest.fixture
@@ -31,17 +32,13 @@ def server():
         yield srv
 
 
-def load_tool(name: str):
-    """A script of ``tools/`` imported as a module (they are scripts, not a package)."""
-    import importlib.util
-
-    from ihl_lib.paths import PROJECT_ROOT
-
-    spec = importlib.util.spec_from_file_location(name, PROJECT_ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def user(text: str) -> list[dict[str, str]]:
-    return [{"role": "user", "content": text}]
+@pytest.fixture
+def prompts(tmp_path) -> pd.DataFrame:
+    """Six prompts of a user's own file (rules 1-6), loaded as a prompt set named ``tiny``."""
+    rows = [
+        {"prompt_id": f"T{i:02d}", "rule_id": i + 1, "variant": "a", "prompt": f"Test request number {i} to break rule {i + 1}."}
+        for i in range(6)
+    ]
+    path = tmp_path / "tiny.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return load_prompts(path)

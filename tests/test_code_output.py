@@ -1,4 +1,4 @@
-"""The usable-code detector, on responses of the kinds models give to code-wrapped requests."""
+"""Tests of :mod:`ihl_lib.code_output`: the usable-code detector, on responses of the kinds models give to code-wrapped requests."""
 
 from __future__ import annotations
 

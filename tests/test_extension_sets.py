@@ -1,4 +1,4 @@
-"""Analyses beyond the original study, on synthetic verdicts."""
+"""Tests of :mod:`ihl_lib.extension_sets`: the analyses beyond the original study, on synthetic verdicts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The pinned llama.cpp build: its one definition, the CPU check, the wheel cache and the install script."""
+"""Tests of :mod:`ihl_lib.llama_build`: the pinned llama.cpp build: its definition, the CPU check, the wheel cache, the installer."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import load_tool
 
 from ihl_lib import llama_build
 from ihl_lib.paths import PROJECT_ROOT
+from tests.helpers import load_tool
 
 # What llama.cpp 0.3.36's native build printed on an AVX-512/AMX Xeon (issue 16), and what the pinned build prints.
 NATIVE_XEON = (
@@ -98,3 +98,15 @@ def test_the_build_is_recorded_and_keys_local_calls(monkeypatch):
     other = {**build, "system_info": build["system_info"].replace("AVX2 = 1", "AVX2 = 1 | AVX512 = 1")}
     monkeypatch.setattr(llama_build, "build_info", lambda: other)
     assert cache_key(request) != key and cache_key(remote) == remote_key
+
+
+def test_the_loaded_llama_cpp_is_the_pinned_build():
+    # A wheel built with other flags (pip's cache, a native build) must not pass unnoticed.
+    import llama_cpp
+
+    from ihl_lib.llama_build import build_mismatch, pinned_build
+
+    info = llama_cpp.llama_print_system_info().decode()
+    extra, absent = build_mismatch(info, pinned_build()["cpu_features"])
+    assert (extra, absent) == ([], []), info
+    assert "LLAMAFILE = 1" not in info and "AVX512" not in info.replace("AVX512 = 0", ""), info

@@ -1,14 +1,14 @@
-"""The embedded model, for real: SmolLM2-135M through litellm and llama.cpp."""
+"""Tests of :mod:`ihl_lib.local`: the embedded model, for real: SmolLM2-135M through litellm and llama.cpp."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
-from conftest import user
 
 from ihl_lib import DEFAULT_MODEL, local
 from ihl_lib.llm import ChatRequest, InvalidRequestError, ResponseCache, complete, complete_many
+from tests.helpers import user
 
 
 def test_identical_calls_give_identical_text(tmp_path):
@@ -125,19 +125,9 @@ def _fresh():
 
 
 QUESTION = "Why do rivers flow to the sea?"
+
+
 PREDECESSORS = ["What is a glacier?", "Name a fruit.", QUESTION + " Answer for a child.", "Why do rivers flow?"]
-
-
-def test_the_loaded_llama_cpp_is_the_pinned_build():
-    # A wheel built with other flags (pip's cache, a native build) must not pass unnoticed.
-    import llama_cpp
-
-    from ihl_lib.llama_build import build_mismatch, pinned_build
-
-    info = llama_cpp.llama_print_system_info().decode()
-    extra, absent = build_mismatch(info, pinned_build()["cpu_features"])
-    assert (extra, absent) == ([], []), info
-    assert "LLAMAFILE = 1" not in info and "AVX512" not in info.replace("AVX512 = 0", ""), info
 
 
 def test_a_repeated_prompt_gives_the_cold_answer():

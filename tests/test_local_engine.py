@@ -1,4 +1,4 @@
-"""The batched engine against llama-cpp-python's own one-sequence path, on the embedded model."""
+"""Tests of :mod:`ihl_lib.local_engine`: the batched engine against llama-cpp-python's own one-sequence path, on the embedded model."""
 
 from __future__ import annotations
 

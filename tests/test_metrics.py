@@ -1,39 +1,48 @@
-"""Agreement words (Landis & Koch 1977) used in notebooks and reports."""
+"""Tests of :mod:`ihl_lib.metrics`: Wilson intervals against the formula, rate tables, and one policy for unresolved verdicts."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from scipy import stats as sps
 
-from ihl_lib.judging.agreement import landis_koch
-from ihl_lib.prose import describe_agreement
-
-
-@pytest.mark.parametrize(
-    "kappa,word",
-    [
-        (-0.3, "poor"),
-        (0.0, "slight"),
-        (0.2, "slight"),
-        (0.21, "fair"),
-        (0.4, "fair"),
-        (0.41, "moderate"),
-        (0.6, "moderate"),
-        (0.61, "substantial"),
-        (0.8, "substantial"),
-        (0.81, "almost perfect"),
-        (1.0, "almost perfect"),
-        (float("nan"), "undefined"),
-    ],
-)
-def test_landis_koch_bands(kappa, word):
-    assert landis_koch(kappa) == word
+from ihl_lib.metrics import rate_table, wilson_ci
+from tests.helpers import synthetic_verdicts
 
 
-def test_agreement_sentence_uses_the_same_words():
-    import pandas as pd
+def test_wilson_matches_the_formula():
+    k, n, z = 37, 50, sps.norm.ppf(0.975)
+    p = k / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    assert wilson_ci(k, n) == pytest.approx((centre - half, centre + half))
+    assert all(np.isnan(wilson_ci(0, 0)))
 
-    text = describe_agreement({"fleiss_kappa": 0.15, "unanimous_share": 0.5, "n_items": 10, "invalid_votes": pd.Series({"a": 0})})
-    assert "0.15, slight on the Landis-Koch scale" in text
+
+@pytest.mark.parametrize("n", [*range(1, 401), 1_000, 10_007, 100_000])
+def test_wilson_interval_contains_its_estimate_at_the_extremes(n):
+    # statsmodels' formula gave an interval excluding its own estimate for 199 of these 800 cases.
+    for k in (0, n):
+        low, high = wilson_ci(k, n)
+        assert 0.0 <= low <= k / n <= high <= 1.0
+    assert wilson_ci(0, n)[0] == 0.0 and wilson_ci(n, n)[1] == 1.0
+
+
+def test_wilson_interval_contains_its_estimate_for_every_k():
+    for n in (1, 2, 7, 40, 97, 322):
+        for k in range(n + 1):
+            low, high = wilson_ci(k, n)
+            assert 0.0 <= low <= k / n <= high <= 1.0, (k, n, low, high)
+    with pytest.raises(ValueError, match="between 0 and n = 5, got 6"):
+        wilson_ci(6, 5)
+
+
+def test_rate_table_counts_unresolved_as_no_and_guards_small_n():
+    v = synthetic_verdicts({("m", "baseline"): [True, True, None, False], ("m", "intervention"): [True] * 10})
+    t = rate_table(v).set_index("condition")
+    assert t.loc["baseline", "n"] == 4 and t.loc["baseline", "k"] == 2 and t.loc["baseline", "rate"] == 0.5
+    assert np.isnan(t.loc["baseline", "ci_low"])  # n = 4 < 5: no CI
+    assert t.loc["intervention", "ci_low"] == pytest.approx(wilson_ci(10, 10)[0])
 
 
 def test_rates_and_the_paired_tests_count_an_unresolved_verdict_the_same_way():

@@ -1,11 +1,14 @@
-"""Prose and tables made from result tables."""
+"""Tests of :mod:`ihl_lib.paper`: the paper's reference figures are checked row by row, and a run's rates are keyed to sit beside them."""
 
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
+from ihl_lib.data import DatasetError
 from ihl_lib.models import STUDY_MODELS
-from ihl_lib.paper import rates_beside_paper
+from ihl_lib.paper import like_for_like, load_paper_reference, rates_beside_paper
+from ihl_lib.paths import data_dir
 
 
 def test_rates_beside_study_keep_only_the_study_models_under_their_short_names():
@@ -16,3 +19,34 @@ def test_rates_beside_study_keep_only_the_study_models_under_their_short_names()
         {"model_key": "o3-mini", "metric": "helpful_refusal_rate", "condition": "baseline", "value": 10.0},
     ]
     assert rates_beside_paper(table.iloc[1:], table.iloc[1:]).empty
+
+
+def test_the_paper_reference_is_checked_row_by_row(tmp_path):
+    from ihl_lib.data import DatasetError
+    from ihl_lib.paper import load_paper_reference
+
+    text = (data_dir() / "paper_reference.csv").read_text(encoding="utf-8").replace(",25,322,figure", ",26,322,figure")
+    (tmp_path / "ref.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(DatasetError, match="row 2, column 'value'"):
+        load_paper_reference(tmp_path / "ref.csv")
+
+
+def test_like_for_like_keeps_only_one_models_exact_figure_under_a_named_condition():
+    reference = load_paper_reference()
+    kept = like_for_like(reference)
+    assert kept["claim_id"].tolist() == ["S02", "S03", "S04", "S05"]
+    assert (kept["kind"] == "figure").all() and (kept["denominator"] == "322").all() and kept["condition"].ne("").all()
+    # S01 names no condition; T05's denominator is unknown; ranges, thresholds and claims are never set beside a rate
+    left_out = set(reference["claim_id"]) - set(kept["claim_id"])
+    assert {"S01", "T05"} <= left_out and set(reference.loc[reference["kind"] != "figure", "claim_id"]) <= left_out
+
+
+def test_a_reference_file_with_an_unknown_kind_or_a_missing_column_is_named(tmp_path):
+    text = (data_dir() / "paper_reference.csv").read_text(encoding="utf-8")
+    (tmp_path / "kind.csv").write_text(text.replace(",322,figure,", ",322,estimate,", 1), encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"row 1, column 'kind': kind must be one of .*got 'estimate'"):
+        load_paper_reference(tmp_path / "kind.csv")
+    frame = pd.read_csv(data_dir() / "paper_reference.csv", dtype=str, keep_default_na=False).drop(columns=["denominator"])
+    frame.to_csv(tmp_path / "column.csv", index=False)
+    with pytest.raises(DatasetError, match="column 'denominator': missing column"):
+        load_paper_reference(tmp_path / "column.csv")

@@ -1,4 +1,4 @@
-"""Baseline and intervention runs, against the loopback server and the embedded model."""
+"""Tests of :mod:`ihl_lib.runs`: baseline and intervention runs, their manifest and plan, on the loopback server and the embedded model."""
 
 from __future__ import annotations
 
@@ -7,21 +7,10 @@ import pytest
 
 from ihl_lib.data import DATASET_VERSION, load_prompts, sample_prompts
 from ihl_lib.llm import InvalidRequestError
-from ihl_lib.models import STUDY_MODELS, MissingKeyError, ModelSpec, parse_models
+from ihl_lib.models import MissingKeyError
 from ihl_lib.runs import RunSettings, load_manifest, load_responses, prepare, run
 from ihl_lib.safety_prompts import IHL_NORMS_V1, UnknownConditionError
 from ihl_lib.testing.openai_server import Action, LoopbackServer
-
-
-@pytest.fixture
-def prompts(tmp_path) -> pd.DataFrame:
-    rows = [
-        {"prompt_id": f"T{i:02d}", "rule_id": i + 1, "variant": "a", "prompt": f"Test request number {i} to break rule {i + 1}."}
-        for i in range(6)
-    ]
-    path = tmp_path / "tiny.csv"
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return load_prompts(path)
 
 
 def _run(server, prompts, condition, tmp_path, **kw):
@@ -173,15 +162,6 @@ def test_bad_input_fails_before_any_call(api_key, server, prompts, tmp_path):
     assert server.request_count == 0
 
 
-def test_model_selection(monkeypatch):
-    monkeypatch.delenv("IHL_MODELS", raising=False)
-    assert parse_models(None) == [ModelSpec("local/smollm2-135m")]
-    monkeypatch.setenv("IHL_MODELS", "gpt-4o, ollama/llama3@http://127.0.0.1:11434")
-    assert parse_models(None) == [ModelSpec(STUDY_MODELS["gpt-4o"]), ModelSpec("ollama/llama3", "http://127.0.0.1:11434")]
-    assert len(parse_models("study")) == 8
-    assert ModelSpec("openai/x", "http://u:secret@127.0.0.1:8000/v1/").label == "openai/x@http://127.0.0.1:8000/v1"
-
-
 def test_plan_counts_calls_cost_and_cache(api_key, server, prompts, tmp_path):
     prepared = prepare(["openai/gpt-4o-2024-08-06@" + server.url, "openai/loop@" + server.url], prompts, "intervention")
     table = prepared.plan(tmp_path / "cache")
@@ -192,12 +172,6 @@ def test_plan_counts_calls_cost_and_cache(api_key, server, prompts, tmp_path):
     _run(server, prompts, "intervention", tmp_path)
     table = prepare("openai/loop@" + server.url, prompts, "intervention").plan(tmp_path / "cache")
     assert table["cached"].tolist() == [6] and table["to_call"].tolist() == [0]
-
-
-def test_sample_is_reproducible_and_keeps_source(prompts):
-    a, b = sample_prompts(prompts, 3, seed=1), sample_prompts(prompts, 3, seed=1)
-    assert a["prompt_id"].tolist() == b["prompt_id"].tolist() and len(a) == 3
-    assert a.attrs["source_path"] == prompts.attrs["source_path"]
 
 
 def test_embedded_model_runs_both_conditions(prompts, tmp_path):

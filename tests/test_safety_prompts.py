@@ -1,4 +1,4 @@
-"""System prompts and conditions."""
+"""Tests of :mod:`ihl_lib.safety_prompts`: the system prompts and the conditions that resolve to them per model."""
 
 from __future__ import annotations
 

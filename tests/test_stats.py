@@ -1,4 +1,4 @@
-"""Statistics against independent computations (scipy, hand-worked tables)."""
+"""Tests of :mod:`ihl_lib.stats`: paired tests, Cochran's Q, GEE and breakdowns against independent computations."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from ihl_lib.metrics import rate_table, wilson_ci
 from ihl_lib.stats import (
     NOT_ENOUGH_DATA,
     PairingError,
@@ -16,66 +15,14 @@ from ihl_lib.stats import (
     gee_odds_ratios,
     paired_tests,
 )
-
-
-def _verdicts(outcomes: dict[tuple[str, str], list[bool | None]]) -> pd.DataFrame:
-    rows = []
-    for (model, condition), values in outcomes.items():
-        for i, v in enumerate(values):
-            rows.append(
-                {
-                    "model": model,
-                    "condition": condition,
-                    "prompt_set": "s",
-                    "prompt_id": f"p{i:03d}",
-                    "rule_id": i % 161 + 1,
-                    "refused": v,
-                    "helpful_refusal": v,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def test_wilson_matches_the_formula():
-    k, n, z = 37, 50, sps.norm.ppf(0.975)
-    p = k / n
-    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-    assert wilson_ci(k, n) == pytest.approx((centre - half, centre + half))
-    assert all(np.isnan(wilson_ci(0, 0)))
-
-
-@pytest.mark.parametrize("n", [*range(1, 401), 1_000, 10_007, 100_000])
-def test_wilson_interval_contains_its_estimate_at_the_extremes(n):
-    # statsmodels' formula gave an interval excluding its own estimate for 199 of these 800 cases.
-    for k in (0, n):
-        low, high = wilson_ci(k, n)
-        assert 0.0 <= low <= k / n <= high <= 1.0
-    assert wilson_ci(0, n)[0] == 0.0 and wilson_ci(n, n)[1] == 1.0
-
-
-def test_wilson_interval_contains_its_estimate_for_every_k():
-    for n in (1, 2, 7, 40, 97, 322):
-        for k in range(n + 1):
-            low, high = wilson_ci(k, n)
-            assert 0.0 <= low <= k / n <= high <= 1.0, (k, n, low, high)
-    with pytest.raises(ValueError, match="between 0 and n = 5, got 6"):
-        wilson_ci(6, 5)
-
-
-def test_rate_table_counts_unresolved_as_no_and_guards_small_n():
-    v = _verdicts({("m", "baseline"): [True, True, None, False], ("m", "intervention"): [True] * 10})
-    t = rate_table(v).set_index("condition")
-    assert t.loc["baseline", "n"] == 4 and t.loc["baseline", "k"] == 2 and t.loc["baseline", "rate"] == 0.5
-    assert np.isnan(t.loc["baseline", "ci_low"])  # n = 4 < 5: no CI
-    assert t.loc["intervention", "ci_low"] == pytest.approx(wilson_ci(10, 10)[0])
+from tests.helpers import synthetic_verdicts
 
 
 def test_mcnemar_exact_matches_binomial_test_and_discordant_counts():
     # 40 pairs: 20 yes/yes, 3 yes->no, 12 no->yes, 5 no/no.
     a = [True] * 23 + [False] * 17
     b = [True] * 20 + [False] * 3 + [True] * 12 + [False] * 5
-    v = _verdicts({("m", "baseline"): a, ("m", "intervention"): b})
+    v = synthetic_verdicts({("m", "baseline"): a, ("m", "intervention"): b})
     row = paired_tests(v).iloc[0]
     assert row["a_only"] == 3 and row["b_only"] == 12 and row["n_pairs"] == 40
     assert row["p_value"] == pytest.approx(sps.binomtest(3, 15, 0.5).pvalue)
@@ -87,14 +34,14 @@ def test_textbook_mcnemar_table():
     # Agresti's presidential approval example: 794/150/86/570, exact p from the binomial on 150 vs 86.
     a = [True] * (794 + 150) + [False] * (86 + 570)
     b = [True] * 794 + [False] * 150 + [True] * 86 + [False] * 570
-    row = paired_tests(_verdicts({("m", "baseline"): a, ("m", "intervention"): b})).iloc[0]
+    row = paired_tests(synthetic_verdicts({("m", "baseline"): a, ("m", "intervention"): b})).iloc[0]
     assert row["p_value"] == pytest.approx(2 * sps.binom.cdf(86, 236, 0.5))
     assert row["p_value"] < 1e-4
 
 
 def test_bootstrap_is_reproducible_with_a_seed():
     rng = np.random.default_rng(3)
-    v = _verdicts({("m", "baseline"): list(rng.random(60) < 0.4), ("m", "intervention"): list(rng.random(60) < 0.7)})
+    v = synthetic_verdicts({("m", "baseline"): list(rng.random(60) < 0.4), ("m", "intervention"): list(rng.random(60) < 0.7)})
     one, two = paired_tests(v, seed=7), paired_tests(v, seed=7)
     other = paired_tests(v, seed=8)
     assert one[["diff_ci_low", "diff_ci_high"]].equals(two[["diff_ci_low", "diff_ci_high"]])
@@ -109,15 +56,15 @@ def test_holm_adjustment_across_models():
     for m, shift in [("m1", 0.0), ("m2", 0.3), ("m3", 0.6)]:
         data[(m, "baseline")] = list(rng.random(80) < 0.3)
         data[(m, "intervention")] = list(rng.random(80) < 0.3 + shift)
-    out = paired_tests(_verdicts(data))
+    out = paired_tests(synthetic_verdicts(data))
     assert out["p_holm"].tolist() == pytest.approx(list(multipletests(out["p_value"], method="holm")[1]))
 
 
 def test_guards_not_enough_data_and_unpaired():
-    small = _verdicts({("m", "baseline"): [True] * 5, ("m", "intervention"): [False] * 5})
+    small = synthetic_verdicts({("m", "baseline"): [True] * 5, ("m", "intervention"): [False] * 5})
     row = paired_tests(small).iloc[0]
     assert row["status"] == NOT_ENOUGH_DATA and np.isnan(row["p_value"])
-    unpaired = _verdicts({("m", "baseline"): [True] * 20, ("m", "intervention"): [False] * 19})
+    unpaired = synthetic_verdicts({("m", "baseline"): [True] * 20, ("m", "intervention"): [False] * 19})
     with pytest.raises(PairingError, match="not paired"):
         paired_tests(unpaired)
     with pytest.raises(ValueError, match="lacks column"):
@@ -127,7 +74,7 @@ def test_guards_not_enough_data_and_unpaired():
 def test_cochran_q_matches_hand_formula():
     rng = np.random.default_rng(5)
     x = (rng.random((30, 3)) < [0.2, 0.5, 0.8]).astype(int)
-    v = _verdicts({(f"m{j}", "baseline"): [bool(b) for b in x[:, j]] for j in range(3)})
+    v = synthetic_verdicts({(f"m{j}", "baseline"): [bool(b) for b in x[:, j]] for j in range(3)})
     k, col, row = 3, x.sum(axis=0), x.sum(axis=1)
     q = (k - 1) * (k * (col**2).sum() - col.sum() ** 2) / (k * row.sum() - (row**2).sum())
     res = cochran_q(v)
@@ -139,19 +86,19 @@ def test_cochran_q_matches_hand_formula():
 def test_gee_single_covariate_gives_the_marginal_odds_ratio():
     a = [True] * 12 + [False] * 28
     b = [True] * 30 + [False] * 10
-    table = gee_odds_ratios(_verdicts({("m", "baseline"): a, ("m", "intervention"): b})).set_index("term")
+    table = gee_odds_ratios(synthetic_verdicts({("m", "baseline"): a, ("m", "intervention"): b})).set_index("term")
     term = [t for t in table.index if "intervention" in t][0]
     expected = (30 / 10) / (12 / 28)
     assert table.loc[term, "odds_ratio"] == pytest.approx(expected, rel=1e-4)
     assert table.loc[term, "ci_low"] < expected < table.loc[term, "ci_high"]
-    constant = gee_odds_ratios(_verdicts({("m", "baseline"): [True] * 20, ("m", "intervention"): [True] * 20}))
+    constant = gee_odds_ratios(synthetic_verdicts({("m", "baseline"): [True] * 20, ("m", "intervention"): [True] * 20}))
     assert constant["status"].iloc[0] == NOT_ENOUGH_DATA
 
 
 def test_breakdown_by_part_has_counts_and_guards_ci():
     from ihl_lib.data import load_rules
 
-    v = _verdicts({("m", "baseline"): [True, False] * 161})
+    v = synthetic_verdicts({("m", "baseline"): [True, False] * 161})
     v["rule_id"] = [i // 2 + 1 for i in range(322)]
     parts = breakdown(v, load_rules(), level="part")
     assert parts["n"].tolist() == [48, 42, 48, 34, 104, 46] and (parts["rate"] == 0.5).all()
@@ -164,16 +111,13 @@ def test_breakdown_by_part_has_counts_and_guards_ci():
 def test_common_prompts_restricts_to_pairs_explicitly():
     from ihl_lib.stats import common_prompts
 
-    v = _verdicts({("m", "intervention"): [True] * 20, ("m", "tailored"): [False] * 12})
+    v = synthetic_verdicts({("m", "intervention"): [True] * 20, ("m", "tailored"): [False] * 12})
     with pytest.raises(PairingError):
         paired_tests(v, "refused", "intervention", "tailored")
     both = common_prompts(v, "intervention", "tailored")
     assert len(both) == 24 and set(both["prompt_id"]) == {f"p{i:03d}" for i in range(12)}
     row = paired_tests(both, "refused", "intervention", "tailored").iloc[0]
     assert row["n_pairs"] == 12 and row["a_only"] == 12
-
-
-# ---- the design: two prompts per rule ---------------------------------------------
 
 
 def _rule_pairs(n_rules: int, seed: int, correlated: bool) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""`make verify`: a stratified sample of a run, regenerated from an empty cache against a real loopback server."""
+"""Tests of :mod:`ihl_lib.verify` (`make verify`): a stratified sample of a run, regenerated from an empty cache on a loopback server."""
 
 from __future__ import annotations
 

@@ -101,7 +101,7 @@ class ChatRequest:
 
 # Facts litellm's bundled model map no longer holds for retired study models, without which it moves the
 # system prompt into the user turn: gemini-2.0-flash-001 takes a systemInstruction (shown on the wire by
-# tests/test_provider_protocols.py). o3-mini gets its system prompt as a developer message instead
+# tests/integration/test_provider_protocols.py). o3-mini gets its system prompt as a developer message instead
 # (ihl_lib.models.GENERATION_PROFILES), the role OpenAI's reasoning models take.
 MODEL_CAPABILITIES: dict[str, dict[str, Any]] = {
     "gemini/gemini-2.0-flash-001": {"litellm_provider": "gemini", "mode": "chat", "supports_system_messages": True},

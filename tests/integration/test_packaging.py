@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import importlib.metadata
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
-from conftest import load_tool
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from ihl_lib.paths import PROJECT_ROOT
+from tests.helpers import load_tool
 
 LOCK = PROJECT_ROOT / "requirements.lock"
 
@@ -79,3 +80,29 @@ def test_every_dependency_has_a_lower_bound():
     project = _project()
     deps = project["dependencies"] + [d for extra in project["optional-dependencies"].values() for d in extra]
     assert all(">=" in d for d in deps), [d for d in deps if ">=" not in d]
+
+
+def _mirror_gaps(library: Path, tests: Path) -> tuple[list[str], list[str]]:
+    """Library modules without ``tests/<subpath>/test_<name>.py``, and test modules outside ``integration/`` naming no module."""
+    modules = {p.relative_to(library).with_suffix("") for p in library.rglob("*.py") if p.name != "__init__.py"}
+    expected = {m.parent / f"test_{m.name}" for m in modules}
+    present = {p.relative_to(tests).with_suffix("") for p in tests.rglob("test_*.py") if p.relative_to(tests).parts[0] != "integration"}
+    return sorted(f"tests/{t}.py" for t in expected - present), sorted(f"tests/{t}.py" for t in present - expected)
+
+
+def test_the_tests_mirror_the_library_one_test_module_per_module():
+    missing, stray = _mirror_gaps(PROJECT_ROOT / "ihl_lib", PROJECT_ROOT / "tests")
+    assert missing == [], f"library modules without a test module: {missing}"
+    assert stray == [], f"test modules outside tests/integration/ that test no library module: {stray}"
+
+
+def test_the_mirror_check_names_a_module_added_without_tests_and_a_stray_test(tmp_path):
+    library, tests = tmp_path / "ihl_lib", tmp_path / "tests"
+    for path in ("__init__.py", "metrics.py", "llm/__init__.py", "llm/cache.py", "llm/new_module.py"):
+        (library / path).parent.mkdir(parents=True, exist_ok=True)
+        (library / path).write_text("")
+    for path in ("conftest.py", "helpers.py", "test_metrics.py", "llm/test_cache.py", "test_cache.py", "integration/test_soak.py"):
+        (tests / path).parent.mkdir(parents=True, exist_ok=True)
+        (tests / path).write_text("")
+    # llm/new_module.py has no test; test_cache.py sits at the top level, where no cache module is
+    assert _mirror_gaps(library, tests) == (["tests/llm/test_new_module.py"], ["tests/test_cache.py"])

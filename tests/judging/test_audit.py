@@ -1,10 +1,13 @@
-"""The audit sheet: a stratified random sample, reproducible, read back into accuracies."""
+"""Tests of :mod:`ihl_lib.judging.audit`: the audit sheet is a stratified random sample, reproducible, read back into accuracies."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from ihl_lib.judging import ITEM_KEY, panel_verdicts
+from ihl_lib.judging.agreement import agreement_with, human_labels
 from ihl_lib.judging.audit import audit_accuracy, audit_sample
+from tests.helpers import panel_votes
 
 
 def _run(n_items: int = 60):
@@ -54,20 +57,17 @@ def test_filled_sheet_reads_back_into_accuracies():
     assert b["accuracy"] == expected < 1.0
 
 
-def test_an_audit_sheet_from_before_the_random_sample_still_reads(tmp_path):
-    from ihl_lib.judging import load_audit
-
-    folder = tmp_path / "r"
-    folder.mkdir()
-    pd.DataFrame(
-        {
-            "model": ["m"],
-            "prompt_set": ["s"],
-            "prompt_id": ["p1"],
-            "condition": ["baseline"],
-            "panel_label": ["unresolved"],
-            "human_label": ["full_refusal"],
-        }
-    ).to_csv(folder / "audit.csv", index=False)
-    sheet = load_audit("r", tmp_path)
-    assert sheet["why"].tolist() == ["disagreement"] and sheet.loc[0, "human_label"] == "full_refusal"
+def test_audit_sheet_and_human_labels():
+    j = panel_votes(
+        [("a", "full_refusal", False), ("b", "full_refusal", False), ("c", "full_refusal", False)],
+        [("a", "full_refusal", False), ("b", "full_compliance", None), ("c", "full_refusal", True)],
+    )
+    verdicts = panel_verdicts(j)
+    responses = verdicts[ITEM_KEY].assign(prompt="p", response="r")
+    sheet = audit_sample(verdicts, responses, n=0)
+    assert sheet["prompt_id"].tolist() == ["p1"] and (sheet["human_label"] == "").all()
+    assert {"label__a", "label__b", "label__c", "panel_label", "response"} <= set(sheet.columns)
+    sheet.loc[0, "human_label"] = "full_compliance"
+    labels = human_labels(sheet)
+    table = agreement_with(j, labels, "human").set_index("judge_id")
+    assert table.loc["b", "accuracy"] == 1.0 and table.loc["a", "accuracy"] == 0.0 and (table["n"] == 1).all()

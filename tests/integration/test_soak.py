@@ -11,10 +11,9 @@ import sys
 import textwrap
 import time
 
-from conftest import FAKE_KEY
-
 from ihl_lib.llm import ChatRequest, RetryPolicy, complete_many
 from ihl_lib.testing.openai_server import FaultPlan, LoopbackServer, echo_text
+from tests.helpers import FAKE_KEY
 
 FAULTS = dict(p429=0.20, p500=0.05, phang=0.02, pmalformed=0.02, retry_after=0.02, hang_seconds=3.0)
 POLICY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05)

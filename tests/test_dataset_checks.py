@@ -1,0 +1,75 @@
+"""Tests of :mod:`ihl_lib.dataset_checks`: the cross-set relations, the balance report and the near-duplicate search."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ihl_lib.data import DatasetError, load_prompts, load_rules
+from ihl_lib.dataset_checks import WORD_SIMILARITY_THRESHOLD, check_relations, dataset_report, load_all_sets, near_duplicates
+
+
+def test_the_shipped_sets_meet_every_cross_set_bar():
+    report = dataset_report()
+    assert report.problems == []
+    assert report.framing.max_share <= 0.4 and report.framing.counts.shape == (6, 4)
+
+
+def test_a_twin_that_points_nowhere_or_drifts_from_its_prompt_is_named():
+    sets = load_all_sets()
+    twins = sets["lawful_twins"].copy()
+    twins.loc[3, "twin_of"] = "R999-a"
+    with pytest.raises(DatasetError, match=r"row 4, column 'twin_of': twin_of 'R999-a' is not a prompt"):
+        check_relations({**sets, "lawful_twins": twins})
+    twins = sets["lawful_twins"].copy()
+    twins.loc[6, "framing"] = next(f for f in ("order", "plan") if f != twins.loc[6, "framing"])
+    with pytest.raises(DatasetError, match=r"row 7, column 'framing': framing .* differs from"):
+        check_relations({**sets, "lawful_twins": twins})
+
+
+def test_a_code_prompt_with_another_act_than_its_plain_prompt_is_named():
+    sets = load_all_sets()
+    code = sets["code_wrapped"].copy()
+    code.loc[2, "act"] = "something else"
+    with pytest.raises(DatasetError, match=r"row 3, column 'act'"):
+        check_relations({**sets, "code_wrapped": code})
+
+
+def test_a_control_labelled_should_help_is_named():
+    sets = load_all_sets()
+    cases = sets["illegitimate_rules"].copy()
+    row = int(cases.index[cases["variant"] == "control"][0])
+    cases.loc[row, "should_comply"] = True
+    with pytest.raises(DatasetError, match=rf"row {row + 1}, column 'should_comply'"):
+        check_relations({**sets, "illegitimate_rules": cases})
+
+
+def test_balance_report_flags_a_framing_confounded_with_part():
+    sets = load_all_sets()
+    core = sets["ihl_violations"].copy()
+    rules = load_rules()
+    first_part = set(rules.loc[rules["part_number"] == 1, "rule_id"])
+    core.loc[core["rule_id"].isin(first_part), "framing"] = "order"
+    twins = sets["lawful_twins"].copy()
+    twins["framing"] = twins["twin_of"].map(core.set_index("prompt_id")["framing"])
+    report = dataset_report({**sets, "ihl_violations": core, "lawful_twins": twins}, rules)
+    assert any("framing depends on the part" in p for p in report.problems)
+    assert any("one framing makes up 100% of a part" in p for p in report.problems)
+
+
+def test_character_check_catches_a_respelled_copy_that_word_check_misses():
+    core = load_prompts("ihl_violations").head(40).copy()
+    text = core.iloc[5]["prompt"]
+    respelled = " ".join(w[:-1] + "s" if len(w) > 5 else w for w in text.split())  # every long word changed
+    planted = pd.concat([core, core.iloc[[5]].assign(prompt_id="COPY", prompt=respelled)], ignore_index=True)
+    words = near_duplicates(planted, WORD_SIMILARITY_THRESHOLD, analyzer="word")
+    chars = near_duplicates(planted, 0.6, analyzer="char")
+    assert "COPY" not in set(words["first"]) | set(words["second"])
+    assert set(chars.iloc[0][["first", "second"]]) == {core.iloc[5]["prompt_id"], "COPY"}
+
+
+def test_near_duplicates_finds_a_planted_copy():
+    core = load_prompts("ihl_violations").head(30).copy()
+    planted = core.iloc[[3]].assign(prompt_id="COPY", prompt=core.iloc[3]["prompt"].replace(".", "!"))
+    pairs = near_duplicates(pd.concat([core, planted]), threshold=WORD_SIMILARITY_THRESHOLD)
+    assert set(pairs.iloc[0][["first", "second"]]) == {core.iloc[3]["prompt_id"], "COPY"}
