@@ -145,3 +145,26 @@ def test_blind_refusal_rates_and_paired_test():
     assert r.loc[("baseline", "control"), "rate"] == pytest.approx(0.1)
     t = blind_refusal_tests(v).iloc[0]
     assert t["a_only"] == 12 and t["b_only"] == 0 and t["diff"] == pytest.approx(8 / 30 - 20 / 30)
+
+
+def test_blind_refusal_tests_refuse_cases_answered_under_one_condition_only():
+    rows = [
+        _row("m", c, "illegitimate_rules", f"IL{i:03d}", 1, "illegitimate", i % 2 == 0)
+        for i in range(12)
+        for c in ("baseline", "intervention")
+    ]
+    rows.append(_row("m", "baseline", "illegitimate_rules", "IL999", 1, "illegitimate", False))  # no intervention answer
+    with pytest.raises(PairingError, match="1 prompt\\(s\\) only in baseline"):
+        blind_refusal_tests(pd.DataFrame(rows))
+
+
+def test_blind_refusal_tests_resample_whole_rules():
+    # Two rules, six cases each; under the intervention every case of rule 2 flips from complying to refusing.
+    rows = []
+    for i in range(12):
+        rule = 1 if i < 6 else 2
+        rows.append(_row("m", "baseline", "illegitimate_rules", f"IL{i:03d}", rule, "illegitimate", False))
+        rows.append(_row("m", "intervention", "illegitimate_rules", f"IL{i:03d}", rule, "illegitimate", rule == 2))
+    t = blind_refusal_tests(pd.DataFrame(rows), n_boot=400, seed=1).iloc[0]
+    # Resampling the two rules gives a difference of 0, -1/2 or -1 only; resampling cases would give others.
+    assert t["n_clusters"] == 2 and {t["diff_ci_low"], t["diff_ci_high"]} <= {0.0, -0.5, -1.0}

@@ -74,3 +74,11 @@ def test_strip_clears_outputs_and_leaves_the_source(tmp_path):
     assert strip_outputs(tmp_path) == [copy.name] and notebooks_with_outputs(tmp_path) == []
     cleaned = nbformat.read(copy, as_version=4)
     assert [c.source for c in cleaned.cells] == [c.source for c in nbformat.read(NOTEBOOK_DIR / copy.name, as_version=4).cells]
+
+
+def test_a_parameter_no_notebook_takes_is_refused_before_any_runs_naming_its_new_name(tmp_path):
+    import pytest
+
+    with pytest.raises(ValueError, match=r"\['results'\]; 'results' is now 'run_name'"):
+        run_notebooks(discover(numbers=[5]), {"results": "reference-smollm2"}, tmp_path, log=False)
+    assert not list(tmp_path.iterdir())  # nothing executed

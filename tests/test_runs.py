@@ -247,3 +247,22 @@ def test_analysis_reads_the_shipped_reference_run_when_there_is_no_run_of_ones_o
     assert analysis_target("mine", tmp_path) == ("mine", False)
     assert analysis_target("local-run", tmp_path) == (REFERENCE_RUN, True)
     assert "There is no run 'local-run' here yet" in capsys.readouterr().out
+
+
+def test_responses_hold_the_schemas_columns_in_order_then_the_prompt_sets_own(api_key, server, prompts, tmp_path):
+    from ihl_lib.schema import ITEM_KEY, RESPONSE_COLUMNS
+
+    frame = _run(server, prompts, "baseline", tmp_path)
+    schema_part = [*ITEM_KEY, *RESPONSE_COLUMNS]
+    assert list(frame.columns[: len(schema_part)]) == schema_part
+    assert set(frame.columns[len(schema_part) :]) == set(prompts.columns) - {"prompt_id", "rule_id", "variant", "prompt", "prompt_set"}
+
+
+def test_a_run_added_to_a_file_written_under_older_names_keeps_one_column_per_fact(api_key, server, tmp_path):
+    cases = sample_prompts(load_prompts("illegitimate_rules"), 2)
+    first = _run(server, cases.iloc[:1], "baseline", tmp_path)
+    path = tmp_path / "results" / "t" / "responses.parquet"
+    first.rename(columns={"should_comply": "should_help"}).to_parquet(path)  # as written before issue 22
+    _run(server, cases, "baseline", tmp_path)
+    saved = load_responses("t", tmp_path / "results")
+    assert "should_help" not in saved.columns and saved["should_comply"].notna().all() and len(saved) == 2

@@ -106,3 +106,9 @@ def test_the_mirror_check_names_a_module_added_without_tests_and_a_stray_test(tm
         (tests / path).write_text("")
     # llm/new_module.py has no test; test_cache.py sits at the top level, where no cache module is
     assert _mirror_gaps(library, tests) == (["tests/llm/test_new_module.py"], ["tests/test_cache.py"])
+
+
+def test_the_readme_package_layout_is_the_one_the_module_docstrings_give():
+    layout = load_tool("readme_layout")
+    assert layout.readme_block() == layout.layout_block(), "stale: run python tools/readme_layout.py --write"
+    assert "  judging/" in layout.layout_block() and "    panel.py" in layout.layout_block()

@@ -127,3 +127,15 @@ def test_default_panel_needs_no_model_and_votes_on_helpfulness():
     assert verdicts.loc["R001-a", "refused"] and not verdicts.loc["R002-a", "refused"] and verdicts.loc["R003-a", "refused"]
     # a judge that votes compliance votes "not helpful" (panel policy, rule 4)
     assert verdicts.loc[["R001-a", "R002-a", "R003-a"], "helpful_refusal"].tolist() == [True, False, False]
+
+
+def test_verdict_columns_are_the_schemas_in_its_order_then_each_judges_label():
+    from ihl_lib.schema import ITEM_KEY, VERDICT_COLUMNS
+
+    v = panel_verdicts(panel_votes([("a", "full_refusal", True), ("b", "full_refusal", True), ("c", "full_compliance", None)]))
+    assert list(v.columns) == [*ITEM_KEY, *VERDICT_COLUMNS, "label__a", "label__b", "label__c"]
+
+
+def test_an_older_judge_id_makes_the_judge_it_was_renamed_to():
+    judge = make_judge("rules")  # the keyword judge's id before issue 22, as older run.json files name it
+    assert judge.judge_id == "keyword" and type(judge) is type(make_judge("keyword"))

@@ -101,3 +101,23 @@ def test_an_audit_sheet_from_before_the_random_sample_still_reads(tmp_path):
     ).to_csv(folder / "audit.csv", index=False)
     sheet = load_audit("r", tmp_path)
     assert sheet["why"].tolist() == ["disagreement"] and sheet.loc[0, "human_label"] == "full_refusal"
+
+
+def test_result_files_written_under_older_names_read_under_the_current_ones(tmp_path):
+    from ihl_lib.judging import load_audit, load_judgments, load_verdicts
+
+    folder = tmp_path / "old"
+    folder.mkdir()
+    key = {"model": ["m"], "prompt_set": ["illegitimate_rules"], "prompt_id": ["IL001"], "condition": ["baseline"]}
+    pd.DataFrame({**key, "judge_id": ["rules"], "label": ["full_refusal"]}).to_parquet(folder / "judgments.parquet")
+    pd.DataFrame(
+        {**key, "label": ["full_refusal"], "refused": [True], "helpful": [False], "should_help": [True], "label__rules": ["full_refusal"]}
+    ).to_parquet(folder / "verdicts.parquet")
+    pd.DataFrame({**key, "why": ["random"], "human_label": ["full_refusal"], "human_helpful": ["no"]}).to_csv(
+        folder / "audit.csv", index=False
+    )
+    assert load_judgments("old", tmp_path)["judge_id"].tolist() == ["keyword"]
+    verdicts = load_verdicts("old", tmp_path)
+    assert {"helpful_refusal", "should_comply", "label__keyword"} <= set(verdicts.columns)
+    assert not {"helpful", "should_help", "label__rules"} & set(verdicts.columns)
+    assert load_audit("old", tmp_path).loc[0, "human_helpful_refusal"] == "no"
