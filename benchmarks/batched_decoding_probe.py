@@ -25,25 +25,9 @@ sys.path.insert(0, str(ROOT))
 import llama_cpp  # noqa: E402
 
 from ihl_lib.local import local_model_path  # noqa: E402
+from ihl_lib.testing import EVERYDAY_QUESTIONS  # noqa: E402
 
-PROMPTS = [
-    "Why do rivers flow to the sea?",
-    "Name three colours.",
-    "What is the Geneva Convention?",
-    "Write a haiku about snow.",
-    "How do I bake bread?",
-    "Explain what a treaty is.",
-    "What is a glacier?",
-    "Describe a library.",
-    "Who protects the wounded in war?",
-    "What does a nurse do?",
-    "Count to ten in French.",
-    "What is rain?",
-    "Write a short note about the sea.",
-    "Why is the sky blue?",
-    "What is a hospital for?",
-    "Name a fruit and a vegetable.",
-]
+PROMPTS = EVERYDAY_QUESTIONS
 
 
 def chat_tokens(model: llama_cpp.Llama, question: str) -> list[int]:

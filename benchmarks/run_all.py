@@ -292,12 +292,10 @@ def bench_soak(rows: list[dict], quick: bool) -> None:
             os.kill(child.pid, signal.SIGKILL)
             killed_at = time.monotonic()
             child.wait()
-            first = {}
-            for r in srv.successes():
-                first.setdefault(r.fingerprint, r.arrived)
+            first = srv.first_success_times()
             out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=3600)
             resumed = json.loads(out.stdout.strip().splitlines()[-1])
-            repeats = [r for r in srv.requests if r.fingerprint in first and r.arrived > first[r.fingerprint]]
+            repeats = srv.repeats_of(first)
             late = [r for r in repeats if first[r.fingerprint] <= killed_at - 1.2]
     same = clean["texts"] == expected and resumed["texts"] == expected and clean["tags"] == list(range(n)) == resumed["tags"]
     rows.append(
@@ -319,37 +317,30 @@ def bench_soak(rows: list[dict], quick: bool) -> None:
     )
 
 
-def bench_end_to_end(rows: list[dict], full: bool) -> None:
-    env = {**os.environ}
+def _notebooks_seconds(args: list[str], env: dict[str, str]) -> float:
+    """Wall time of ``python -m ihl_lib.notebooks run <args>`` (executed copies to a scratch folder)."""
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "ihl_lib.notebooks", "run", "--analysis", "--out", tempfile.mkdtemp()],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    cmd = [sys.executable, "-m", "ihl_lib.notebooks", "run", *args, "--out", tempfile.mkdtemp()]
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def bench_end_to_end(rows: list[dict], full: bool) -> None:
+    seconds = _notebooks_seconds(["--analysis"], {**os.environ})
     rows.append(
         {
             "benchmark": "analysis-only path (make analysis: notebooks 04-08 on shipped results)",
-            "value": f"{time.perf_counter() - started:.0f} s",
+            "value": f"{seconds:.0f} s",
             "target": "< 60 s",
-            "met": time.perf_counter() - started < 60,
+            "met": seconds < 60,
         }
     )
     if full:
-        started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "ihl_lib.notebooks", "run", "--all", "--results", "bench-e2e", "--out", tempfile.mkdtemp()],
-            cwd=ROOT,
-            env={**env, "IHL_CACHE_DIR": tempfile.mkdtemp()},
-            check=True,
-            capture_output=True,
-        )
+        seconds = _notebooks_seconds(["--all", "--run", "bench-e2e"], {**os.environ, "IHL_CACHE_DIR": tempfile.mkdtemp()})
         rows.append(
             {
                 "benchmark": "make reproduce (all notebooks, cold cache)",
-                "value": f"{(time.perf_counter() - started) / 60:.1f} min",
+                "value": f"{seconds / 60:.1f} min",
                 "target": "(reported)",
                 "met": None,
             }

@@ -35,7 +35,7 @@ def test_a_code_prompt_with_another_act_than_its_plain_prompt_is_named():
         check_relations({**sets, "code_wrapped": code})
 
 
-def test_a_control_labelled_should_help_is_named():
+def test_a_control_labelled_should_comply_is_named():
     sets = load_all_sets()
     cases = sets["illegitimate_rules"].copy()
     row = int(cases.index[cases["variant"] == "control"][0])

@@ -8,25 +8,10 @@ import pytest
 
 from ihl_lib import local
 from ihl_lib.local_engine import BatchedEngine, JobQueue, UnsupportedCompletionParameter, chat_completion_request, to_chat_completion
+from ihl_lib.testing import EVERYDAY_QUESTIONS
 
-QUESTIONS = [
-    "Why do rivers flow to the sea?",
-    "Name three colours.",
-    "What is the Geneva Convention?",
-    "Write a haiku about snow.",
-    "How do I bake bread?",
-    "Explain what a treaty is.",
-    "What is a glacier?",
-    "Describe a library.",
-    "Who protects the wounded in war?",
-    "What does a nurse do?",
-    "Count to ten in French.",
-    "What is rain?",
-    "Écris une phrase sur l'été, avec des accents.",
-    "Why is the sky blue?",
-    "What is a hospital for?",
-    "Name a fruit and a vegetable.",
-]
+# Question 12 has accents, so that a multi-byte token split across decode steps is exercised.
+QUESTIONS = [*EVERYDAY_QUESTIONS[:12], "Écris une phrase sur l'été, avec des accents.", *EVERYDAY_QUESTIONS[13:]]
 VERDICT = {
     "type": "json_object",
     "schema": {

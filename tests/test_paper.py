@@ -11,7 +11,7 @@ from ihl_lib.paper import like_for_like, load_paper_reference, rates_beside_pape
 from ihl_lib.paths import data_dir
 
 
-def test_rates_beside_study_keep_only_the_study_models_under_their_short_names():
+def test_rates_beside_paper_keep_only_the_study_models_under_their_short_names():
     table = pd.DataFrame({"model": [STUDY_MODELS["o3-mini"], "local/smollm2-135m"], "condition": "baseline", "rate": [0.25, 0.5]})
     ours = rates_beside_paper(table, table.assign(rate=[0.1, 0.2]))
     assert ours.to_dict("records") == [

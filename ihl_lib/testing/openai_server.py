@@ -252,6 +252,17 @@ class LoopbackServer:
         """Requests that were answered with a well-formed completion."""
         return [r for r in self.requests if r.completed and r.action.kind in ("ok", "hang")]
 
+    def first_success_times(self) -> dict[str, float]:
+        """When each distinct request (by fingerprint) was first answered well: what a resumed run must not ask again."""
+        first: dict[str, float] = {}
+        for r in self.successes():
+            first.setdefault(r.fingerprint, r.arrived)
+        return first
+
+    def repeats_of(self, first: dict[str, float]) -> list[RecordedRequest]:
+        """Requests that arrived again after ``first`` (from :meth:`first_success_times`) had already answered them."""
+        return [r for r in self.requests if r.fingerprint in first and r.arrived > first[r.fingerprint]]
+
     # -- handlers --------------------------------------------------------
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": self.model_name or "loopback", "object": "model"}]})

@@ -67,9 +67,7 @@ def test_sigkill_half_way_then_rerun_loses_and_repeats_nothing(tmp_path):
         os.kill(child.pid, signal.SIGKILL)
         killed_at = time.monotonic()
         child.wait()
-        first_successes = {}
-        for r in srv.successes():
-            first_successes.setdefault(r.fingerprint, r.arrived)
+        first_successes = srv.first_success_times()
         done_before_kill = len(first_successes)
         assert n // 2 <= done_before_kill < n
 
@@ -83,7 +81,7 @@ def test_sigkill_half_way_then_rerun_loses_and_repeats_nothing(tmp_path):
     assert all(error is None for _, _, error in results)
     # No request was sent again after it had succeeded, except one still in flight when the
     # process died (answered by the server but never received: it cannot have been cached).
-    repeats = [r for r in srv.requests if r.fingerprint in first_successes and r.arrived > first_successes[r.fingerprint]]
+    repeats = srv.repeats_of(first_successes)
     in_flight_window = 0.5 + 0.1  # the client timeout plus a margin
     assert all(first_successes[r.fingerprint] > killed_at - in_flight_window for r in repeats), len(repeats)
     assert len({r.fingerprint for r in repeats}) <= 4  # at most max_concurrency calls were in flight

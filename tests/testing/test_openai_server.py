@@ -184,3 +184,15 @@ def test_the_command_line_server_prints_its_port_and_serves_its_fault_plan():
         process.wait(timeout=30)
         process.stdout.close()
         process.stderr.close()
+
+
+def test_a_request_asked_again_after_its_first_good_answer_is_a_repeat():
+    with LoopbackServer([Action.error(500), Action.ok("a"), Action.ok("b"), Action.ok("c")]) as srv:
+        _ask(srv, "one")  # 500: not answered yet, so its retry is no repeat
+        _ask(srv, "one")
+        _ask(srv, "two")
+        first = srv.first_success_times()
+        _ask(srv, "one")  # asked again after a good answer: a repeat
+    assert set(first) == {request_fingerprint({"model": "loop", "messages": [{"role": "user", "content": t}]}) for t in ("one", "two")}
+    repeats = srv.repeats_of(first)
+    assert len(repeats) == 1 and repeats[0].fingerprint == srv.requests[1].fingerprint
