@@ -77,10 +77,10 @@ def paired_outcomes(verdicts: pd.DataFrame, outcome: str, model: str, condition_
         raise PairingError(f"{model}: a prompt appears twice under one condition")
     only_a, only_b = a.index.difference(b.index), b.index.difference(a.index)
     if len(only_a) or len(only_b):
-        example = (list(only_a) + list(only_b))[0]
+        ids = [f"{prompt_set}/{prompt_id}" for prompt_set, prompt_id in [*only_a[:10], *only_b[:10]]]
         raise PairingError(
             f"{model}: {condition_a} and {condition_b} are not paired: {len(only_a)} prompt(s) only in {condition_a}, "
-            f"{len(only_b)} only in {condition_b} (e.g. {example}); run both conditions on the same prompts"
+            f"{len(only_b)} only in {condition_b} ({', '.join(ids)}); run both conditions on the same prompts"
         )
     b = b.reindex(a.index)
     pairs = pd.DataFrame({"a": as_binary(a).to_numpy(), "b": as_binary(b).to_numpy()}, index=a.index)

@@ -168,3 +168,12 @@ def test_blind_refusal_tests_resample_whole_rules():
     t = blind_refusal_tests(pd.DataFrame(rows), n_boot=400, seed=1).iloc[0]
     # Resampling the two rules gives a difference of 0, -1/2 or -1 only; resampling cases would give others.
     assert t["n_clusters"] == 2 and {t["diff_ci_low"], t["diff_ci_high"]} <= {0.0, -0.5, -1.0}
+
+
+def test_an_unpaired_blind_refusal_case_is_named_by_its_set_and_id():
+    rows = [
+        _row("m", c, "illegitimate_rules", f"IL{i:03d}", 1, "illegitimate", False) for i in range(3) for c in ("baseline", "intervention")
+    ]
+    rows.append(_row("m", "intervention", "illegitimate_rules", "IL777", 1, "illegitimate", True))
+    with pytest.raises(PairingError, match="illegitimate_rules/IL777"):
+        blind_refusal_tests(pd.DataFrame(rows))
