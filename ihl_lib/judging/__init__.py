@@ -1,11 +1,15 @@
 """Judging: every stored response gets a vote from each judge of a panel, and the panel a verdict.
 
 - :mod:`~ihl_lib.judging.definitions`: the label set, :class:`Vote`, the :class:`Judge` protocol.
+- :mod:`~ihl_lib.judging.pattern`, :mod:`~ihl_lib.judging.learned`, :mod:`~ihl_lib.judging.keyword`:
+  the judges that need no model (the default panel is pattern, learned, learned-char).
 - :mod:`~ihl_lib.judging.llm_judge`: the LLM judge (any litellm model, or the embedded one).
-- :mod:`~ihl_lib.judging.keyword`: keyword judges (no model).
 - :mod:`~ihl_lib.judging.panel`: making judges from ids, voting, and the panel policy.
 - :mod:`~ihl_lib.judging.store`: judging a run folder and reading its judgments back.
-- :mod:`~ihl_lib.judging.validation`: judges against human labels.
+- :mod:`~ihl_lib.judging.agreement`: how far judges agree (Fleiss' and Cohen's kappa).
+- :mod:`~ihl_lib.judging.audit`: the human audit sample.
+- :mod:`~ihl_lib.judging.labelled_sets`, :mod:`~ihl_lib.judging.validation`: the human-labelled
+  replies, and a judge's or panel's accuracy against them.
 """
 
 from ihl_lib.judging.definitions import INVALID, ITEM_KEY, LABELS, REFUSAL_LABELS, Judge, Vote

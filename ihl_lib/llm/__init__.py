@@ -2,8 +2,9 @@
 
 One module per job: :mod:`~ihl_lib.llm.request` (what to ask, validation, routing, keys),
 :mod:`~ihl_lib.llm.outcomes` (what came back, outcomes before judging, error kinds),
-:mod:`~ihl_lib.llm.cache` (the response cache), :mod:`~ihl_lib.llm.transports` (litellm and the
-direct HTTP path), :mod:`~ihl_lib.llm.batch` (concurrency, retries, progress).
+:mod:`~ihl_lib.llm.cache` (the response cache), :mod:`~ihl_lib.llm.transports` (litellm, or
+:mod:`~ihl_lib.llm.self_hosted` for OpenAI-compatible servers), :mod:`~ihl_lib.llm.batch`
+(concurrency, retries, progress).
 
 Every model call in the project (the models under study and the judges) goes
 through :func:`complete` or :func:`complete_many`.
@@ -11,10 +12,13 @@ through :func:`complete` or :func:`complete_many`.
 - **Cache.** Each successful, non-empty answer is stored in a diskcache under
   ``cache/`` (``IHL_CACHE_DIR``). The key is the sha256 of canonical JSON of
   everything that changes the answer: model id, api_base, messages,
-  temperature, max_tokens, top_p, seed, stop, sample index and a caller's
-  namespace. API keys are never part of the key or the value. Errors and empty
+  temperature, max_tokens, top_p, seed, stop, sample index, a caller's
+  namespace, the response format, and when set the reasoning effort, the
+  parameters left out, extra body fields and a reasoning model's retry budget;
+  for the embedded model also the llama.cpp build (:func:`cache_key`). API keys are never part of the key or the value. Errors and empty
   replies are never cached, so a rerun retries exactly the items that failed,
-  and a fully cached rerun makes no network call.
+  and a fully cached rerun makes no network call; a provider's content block is
+  an answer (``provider_blocked``), cached and never retried.
 - **Concurrency.** ``max_concurrency`` workers share one asyncio loop that runs
   in a background thread (so it works the same in a script and in JupyterLab).
 - **Retries.** 429, 5xx, timeouts, connection errors and malformed bodies are
