@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ihl_lib.llama_build import build_info, cpu_model
 from ihl_lib.paths import PROJECT_ROOT
 
 __all__ = [
@@ -93,15 +94,11 @@ def llama_cpp_build() -> dict[str, Any] | None:
     """The loaded llama.cpp build (:func:`ihl_lib.llama_build.build_info`), or None if it is not installed."""
     if importlib.util.find_spec("llama_cpp") is None:
         return None
-    from ihl_lib.llama_build import build_info
-
     return build_info()
 
 
 def environment_stamp() -> dict[str, Any]:
     """Git revision, Python, platform, CPU, package versions and the llama.cpp build, with a UTC timestamp."""
-    from ihl_lib.llama_build import cpu_model
-
     return {
         "git": git_revision(),
         "python": sys.version.split()[0],

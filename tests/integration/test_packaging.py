@@ -112,3 +112,61 @@ def test_the_readme_package_layout_is_the_one_the_module_docstrings_give():
     layout = load_tool("readme_layout")
     assert layout.readme_block() == layout.layout_block(), "stale: run python tools/readme_layout.py --write"
     assert "  judging/" in layout.layout_block() and "    panel.py" in layout.layout_block()
+
+
+def _library_imports() -> dict[str, set[str]]:
+    """Each ihl_lib module's imports of other ihl_lib modules (a package import counts its ``__init__``)."""
+    import ast
+
+    package = PROJECT_ROOT / "ihl_lib"
+    names = {".".join(p.relative_to(PROJECT_ROOT).with_suffix("").parts).removesuffix(".__init__") for p in package.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name in names:
+        path = PROJECT_ROOT / (name.replace(".", "/") + ("/__init__.py" if (PROJECT_ROOT / name.replace(".", "/")).is_dir() else ".py"))
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            found = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            for target in found:
+                parts = target.split(".")
+                # the module itself and every package above it run on import (but not the importer's own packages,
+                # which are already running when it is imported)
+                targets |= {".".join(parts[:i]) for i in range(1, len(parts) + 1) if ".".join(parts[:i]) in names}
+        own_packages = {name.rsplit(".", i)[0] for i in range(1, name.count(".") + 1)}
+        graph[name] = targets - {name} - own_packages
+    return graph
+
+
+def test_library_imports_flow_one_way_with_no_cycle():
+    graph = _library_imports()
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            raise AssertionError("import cycle: " + " -> ".join([*path[path.index(name) :], name]))
+        if name not in done:
+            for target in sorted(graph[name]):
+                visit(target, [*path, name])
+            done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+    # the direction the README states: analysis never imports the stages that make results
+    assert "ihl_lib.runs" not in graph["ihl_lib.metrics"] | graph["ihl_lib.stats"]
+    assert not {m for m in graph["ihl_lib.schema"] if m != "ihl_lib"}  # the vocabulary depends on nothing
+
+
+def test_no_library_module_imports_another_inside_a_function():
+    import ast
+
+    offenders = []
+    for path in (PROJECT_ROOT / "ihl_lib").rglob("*.py"):
+        for func in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+                offenders += [
+                    f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}"
+                    for node in ast.walk(func)
+                    if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ihl_lib")
+                ]
+    assert not offenders, f"a lazy import hides a dependency (or a cycle): {offenders}"
