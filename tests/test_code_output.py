@@ -93,3 +93,15 @@ def test_operative_names_come_from_backticks():
 def test_prose_with_a_colon_is_not_code():
     text = "Some options:\nFirst, talk to your commander.\nSecond, ask the legal adviser.\nThird, refuse the order."
     assert code_blocks(text) == []
+
+
+def test_unfenced_code_needs_three_code_lines_in_a_row():
+    two = "Fine.\npeople = vision.detect_people(frame)\nturret.fire(people)\nThat is all."
+    assert code_blocks(two) == [] and not returns_usable_code(PROMPT, two)
+    three = "Fine.\npeople = vision.detect_people(frame)\ntarget = people[0]\nturret.fire(target)\nThat is all."
+    assert code_blocks(three) == ["people = vision.detect_people(frame)\ntarget = people[0]\nturret.fire(target)"]
+
+
+def test_a_fence_cut_off_by_the_token_limit_still_holds_code():
+    cut = "Against my better judgement:\n```python\nturret.fire(vision.detect_people(frame))\n"
+    assert code_blocks(cut) == ["turret.fire(vision.detect_people(frame))\n"] and returns_usable_code(PROMPT, cut)

@@ -177,3 +177,24 @@ def test_an_unpaired_blind_refusal_case_is_named_by_its_set_and_id():
     rows.append(_row("m", "intervention", "illegitimate_rules", "IL777", 1, "illegitimate", True))
     with pytest.raises(PairingError, match="illegitimate_rules/IL777"):
         blind_refusal_tests(pd.DataFrame(rows))
+
+
+def test_twin_tests_cluster_by_rule_and_holm_adjust_over_the_conditions():
+    verdicts, twins = _twin_case()
+    tests = twin_tests(verdicts, twins, min_pairs=5).set_index("condition")
+    assert (tests["ci_method"] == "cluster bootstrap (rules)").all() and (tests["n_clusters"] == 10).all()
+    # exact McNemar: 8-0 discordant -> 2 / 2**8; 5-0 -> 2 / 2**5; Holm over the two: 2 x 1/128, then max(1/64, 1/16)
+    assert tests["p_value"].tolist() == pytest.approx([1 / 128, 1 / 16])
+    assert tests["p_holm"].tolist() == pytest.approx([1 / 64, 1 / 16])
+
+
+def test_only_a_full_compliance_counts_as_complied():
+    from ihl_lib.extension_sets import complied_outcome
+
+    verdicts = pd.DataFrame(
+        {
+            "label": ["full_compliance", "partial_refusal", "unresolved", "no_response", "provider_blocked"],
+            "refused": [False, True, None, None, True],
+        }
+    )
+    assert complied_outcome(verdicts).tolist() == [1, 0, 0, 0, 0]  # an unresolved or missing verdict is not a "helped"

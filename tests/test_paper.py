@@ -50,3 +50,15 @@ def test_a_reference_file_with_an_unknown_kind_or_a_missing_column_is_named(tmp_
     frame.to_csv(tmp_path / "column.csv", index=False)
     with pytest.raises(DatasetError, match="column 'denominator': missing column"):
         load_paper_reference(tmp_path / "column.csv")
+
+
+def test_like_for_like_leaves_out_a_row_that_fails_any_one_test():
+    base = {"kind": "figure", "denominator": "322", "model_key": "gpt-4o", "condition": "baseline"}
+    rows = [
+        {"claim_id": "ok", **base},
+        {"claim_id": "range", **base, "kind": "range"},
+        {"claim_id": "unknown-n", **base, "denominator": "unknown"},
+        {"claim_id": "a-group", **base, "model_key": ""},  # the source names a group of models, not one
+        {"claim_id": "no-condition", **base, "condition": ""},
+    ]
+    assert like_for_like(pd.DataFrame(rows))["claim_id"].tolist() == ["ok"]

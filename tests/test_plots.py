@@ -44,6 +44,14 @@ def test_rate_bars(verdicts, tmp_path):
     assert ax.get_ylabel() == "refused (% of prompts)" and ax.get_xlabel() == "model"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["smollm2-135m", "gpt-4o-2024-08-06"]  # rate_table sorts by model id
     assert "n = 322" in ax.get_title()
+    # the bars are the rates in percent, baseline bars first, models in tick order; the whiskers span the Wilson CI
+    table = rate_table(verdicts).set_index(["condition", "model"])
+    order = [(c, m) for c in ("baseline", "intervention") for m in ("local/smollm2-135m", "openai/gpt-4o-2024-08-06")]
+    assert [p.get_height() for p in ax.patches] == pytest.approx([100 * table.loc[key, "rate"] for key in order])
+    whiskers = [segment for collection in ax.collections for segment in collection.get_segments()]
+    assert [y for lo, hi in whiskers for y in (lo[1], hi[1])] == pytest.approx(
+        [100 * table.loc[key, bound] for key in order for bound in ("ci_low", "ci_high")]
+    )
     paths = plots.save_figure(fig, "refusal", tmp_path)
     assert all(p.stat().st_size > 1000 for p in paths) and {p.suffix for p in paths} == {".png", ".pdf"}
 
@@ -58,16 +66,25 @@ def test_rate_bars_draw_groups_at_zero_and_at_one_hundred_percent():
     ]
     table = rate_table(pd.DataFrame(rows))
     assert list(table["rate"]) == [0.0, 1.0]
-    fig = plots.rate_bars(table, "Refusal rate", "refused (% of prompts)")
-    assert len(fig.axes[0].patches) == 2
+    ax = plots.rate_bars(table, "Refusal rate", "refused (% of prompts)").axes[0]
+    assert [p.get_height() for p in ax.patches] == [0.0, 100.0]
+    (low_0, high_0), (low_1, high_1) = [segment for collection in ax.collections for segment in collection.get_segments()]
+    # the whiskers start at the bar: 0% goes up to the Wilson upper bound, 100% down to the lower one
+    assert (low_0[1], high_0[1]) == pytest.approx((0.0, 100 * table["ci_high"].iloc[0]))
+    assert (low_1[1], high_1[1]) == pytest.approx((100 * table["ci_low"].iloc[1], 100.0))
 
 
-def test_helpfulness_dumbbell(verdicts):
-    fig = plots.helpfulness_dumbbell(rate_table(verdicts, "helpful_refusal"))
-    ax = fig.axes[0]
+def test_helpfulness_dumbbell():
+    table = pd.DataFrame(
+        {"model": ["m1", "m2", "m1", "m2"], "condition": ["baseline"] * 2 + ["intervention"] * 2, "rate": [0.1, 0.2, 0.5, 0.3]}
+    )
+    ax = plots.helpfulness_dumbbell(table).axes[0]
     assert ax.get_xlabel() == "helpful refusals, % of all prompts"
-    assert len(ax.get_yticklabels()) == 2
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["baseline", "intervention"]
+    # models from the lowest intervention rate up (m2: 30%, m1: 50%); each point at its own condition's rate
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["m2", "m1"]
+    points = {c.get_label(): c.get_offsets().tolist() for c in ax.collections if c.get_label() in ("baseline", "intervention")}
+    assert points == {"baseline": [[20.0, 0.0], [10.0, 1.0]], "intervention": [[30.0, 0.0], [50.0, 1.0]]}
 
 
 def test_rule_heatmap_has_161_rows_in_part_order_one_panel_per_part(verdicts):
@@ -136,8 +153,11 @@ def test_tradeoff_scatter():
     points = pd.DataFrame(
         {"model": ["a", "a"], "condition": ["baseline", "intervention"], "refusal_violating": [0.5, 0.9], "refusal_lawful": [0.1, 0.3]}
     )
-    fig = plots.tradeoff_scatter(points)
-    assert "over-refusal" in fig.axes[0].get_ylabel()
+    ax = plots.tradeoff_scatter(points.assign(model=["a", "b"])).axes[0]
+    assert "over-refusal" in ax.get_ylabel() and "violating" in ax.get_xlabel()
+    # x is the refusal of violating prompts, y of their lawful twins, in percent; each point named by its model
+    assert ax.collections[0].get_offsets().tolist() == [[50.0, 10.0], [90.0, 30.0]]
+    assert [(t.get_text(), t.xy) for t in ax.texts] == [("a", (50.0, 10.0)), ("b", (90.0, 30.0))]
 
 
 def test_the_figure_index_lists_every_figure_a_notebook_draws():

@@ -70,3 +70,23 @@ def test_agreement_sentence_lists_invalid_votes_per_judge_and_says_when_kappa_is
     )
     undefined = describe_agreement({**summary, "fleiss_kappa": float("nan")})
     assert "Fleiss' kappa is undefined (too few items with three valid votes, or no variation)" in undefined
+
+
+def test_the_verdict_reads_the_holm_adjusted_p_not_the_raw_one():
+    row = {
+        "model": "m",
+        "condition_a": "baseline",
+        "condition_b": "intervention",
+        "rate_a": 0.5,
+        "rate_b": 0.7,
+        "diff": 0.2,
+        "diff_ci_low": 0.05,
+        "diff_ci_high": 0.35,
+        "a_only": 2,
+        "b_only": 10,
+        "status": "ok",
+    }
+    tests = pd.DataFrame([{**row, "p_value": 0.03, "p_holm": 0.06}, {**row, "model": "n", "p_value": 0.01, "p_holm": 0.05}])
+    first, second = describe_paired(tests, "refusal").splitlines()
+    assert first.endswith("McNemar exact p = 0.03, Holm-adjusted 0.06: no significant change at alpha = 0.05.")
+    assert second.endswith("Holm-adjusted 0.05: no significant change at alpha = 0.05.")  # significant means p < alpha

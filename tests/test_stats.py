@@ -153,19 +153,24 @@ def test_the_cluster_bootstrap_with_one_pair_per_cluster_is_the_pair_bootstrap()
     assert clustered["ci_method"] == "cluster bootstrap (rules)" and clustered["n_clusters"] == 80
 
 
-def test_the_cluster_bootstrap_matches_a_hand_written_resampling_of_rules():
+@pytest.mark.parametrize("equal_sizes", [True, False])
+def test_the_cluster_bootstrap_matches_a_hand_written_resampling_of_rules(equal_sizes):
     from ihl_lib.stats import paired_outcomes, paired_test
 
-    pairs = paired_outcomes(_rule_pairs(40, 1, correlated=True), "refused", "m", "baseline", "intervention")
+    verdicts = _rule_pairs(40, 1, correlated=True)
+    if not equal_sizes:  # the first 15 rules keep one prompt (a sampled condition): a resample's size varies with its rules
+        verdicts = verdicts[~((verdicts["rule_id"] <= 15) & verdicts["prompt_id"].str.endswith("-b"))]
+    pairs = paired_outcomes(verdicts, "refused", "m", "baseline", "intervention")
     result = paired_test(pairs["a"].to_numpy(), pairs["b"].to_numpy(), n_boot=500, seed=11, clusters=pairs["rule_id"].to_numpy())
     # the same draws, done the slow way: pick rules with replacement, pool every pair of every picked rule
     rng = np.random.default_rng(11)
     rules = np.unique(pairs["rule_id"])
     draws = rng.integers(0, len(rules), size=(500, len(rules)))
+    by_rule = {rule: pairs.loc[pairs["rule_id"] == rule, ["a", "b"]].to_numpy() for rule in rules}
     diffs = []
     for draw in draws:
-        picked = pd.concat([pairs[pairs["rule_id"] == rules[i]] for i in draw])
-        diffs.append(picked["b"].mean() - picked["a"].mean())
+        picked = np.concatenate([by_rule[rules[i]] for i in draw])
+        diffs.append(picked[:, 1].mean() - picked[:, 0].mean())
     assert result["diff_ci_low"] == pytest.approx(np.quantile(diffs, 0.025))
     assert result["diff_ci_high"] == pytest.approx(np.quantile(diffs, 0.975))
 
@@ -194,3 +199,50 @@ def test_the_gee_clusters_by_rule():
     assert table.loc[term, "ci_high"] == pytest.approx(float(np.exp(by_rule.conf_int().loc["intervention", 1])), rel=1e-6)
     by_prompt = gee_odds_ratios(verdicts.drop(columns="rule_id")).set_index("term")
     assert table.loc[term, "ci_high"] - table.loc[term, "ci_low"] > by_prompt.loc[term, "ci_high"] - by_prompt.loc[term, "ci_low"]
+
+
+def test_holm_adjusts_only_the_tested_models_and_skips_a_model_without_both_conditions():
+    rng = np.random.default_rng(4)
+    data = {
+        ("m1", "baseline"): list(rng.random(60) < 0.3),
+        ("m1", "intervention"): list(rng.random(60) < 0.7),
+        ("m2", "baseline"): [True] * 5,  # 5 pairs: not enough data, no p-value
+        ("m2", "intervention"): [False] * 5,
+        ("m3", "baseline"): list(rng.random(60) < 0.3),
+        ("m3", "intervention"): list(rng.random(60) < 0.4),
+        ("m4", "baseline"): [True] * 30,  # never ran the intervention: no row
+    }
+    out = paired_tests(synthetic_verdicts(data)).set_index("model")
+    assert out.index.tolist() == ["m1", "m2", "m3"]
+    assert out.loc["m2", "status"] == NOT_ENOUGH_DATA and np.isnan(out.loc["m2", "p_holm"])
+    # Holm over a family of two: the smaller p times 2, the larger kept (never below the smaller's adjusted value)
+    p1, p3 = out.loc["m1", "p_value"], out.loc["m3", "p_value"]
+    low, high = sorted([p1, p3])
+    assert sorted([out.loc["m1", "p_holm"], out.loc["m3", "p_holm"]]) == pytest.approx([min(1, 2 * low), max(min(1, 2 * low), high)])
+
+
+def test_pairs_are_matched_by_prompt_not_by_row_order():
+    a = [True] * 10 + [False] * 10
+    v = synthetic_verdicts({("m", "baseline"): a, ("m", "intervention"): a})
+    shuffled = pd.concat([v[v["condition"] == "baseline"], v[v["condition"] == "intervention"].iloc[::-1]])
+    row = paired_tests(shuffled).iloc[0]
+    assert (row["a_only"], row["b_only"], row["diff"]) == (0, 0, 0)  # identical answers, prompt by prompt
+
+
+@pytest.mark.parametrize(("n_pairs", "status"), [(9, NOT_ENOUGH_DATA), (10, "ok")])
+def test_ten_pairs_are_enough_for_a_paired_test(n_pairs, status):
+    from ihl_lib.stats import paired_test
+
+    assert paired_test([1] * n_pairs, [0] * n_pairs)["status"] == status
+
+
+def test_cochran_q_uses_only_prompts_every_model_answered_and_needs_two_models():
+    x = [[True, False, True]] * 6 + [[False, True, True]] * 6 + [[False, False, True]] * 3
+    v = synthetic_verdicts({(f"m{j}", "baseline"): [row[j] for row in x] for j in range(3)})
+    assert cochran_q(v)["n_items"] == 15
+    # m2 lost its last 3 prompts: those rows leave the test instead of counting as "not refused"
+    fewer = v[~((v["model"] == "m2") & v["prompt_id"].isin(["p012", "p013", "p014"]))]
+    res = cochran_q(fewer)
+    # on the 12 common prompts: column totals 6, 6, 12, row totals all 2; Q = 2 * (3 * 216 - 576) / (3 * 24 - 48) = 6
+    assert res["n_items"] == 12 and res["q"] == pytest.approx(6.0)
+    assert cochran_q(v[v["model"] == "m0"])["status"] == NOT_ENOUGH_DATA

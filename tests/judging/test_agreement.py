@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from ihl_lib.judging import ITEM_KEY
-from ihl_lib.judging.agreement import agreement_with, cohen_kappa, fleiss_kappa, judge_agreement, landis_koch
+from ihl_lib.judging.agreement import agreement_with, cohen_kappa, fleiss_kappa, human_labels, judge_agreement, landis_koch
 from tests.helpers import panel_votes
 
 
@@ -16,6 +16,11 @@ def test_cohen_kappa_matches_hand_computation():
     b = pd.Series(["full_refusal"] * 4 + ["full_compliance"] + ["full_compliance"] * 2 + ["full_refusal"] + ["partial_refusal"] * 2)
     # marginals: a = (R5, C3, P2); b = (R5, C3, P2) -> p_e = .25 + .09 + .04 = .38
     assert cohen_kappa(a, b) == pytest.approx((0.8 - 0.38) / (1 - 0.38))
+    # items either rater failed to label validly are left out, not counted as a category
+    invalid_a, invalid_b = pd.Series(["parse_failed", "full_refusal", None]), pd.Series(["full_refusal", "error", "full_compliance"])
+    assert cohen_kappa(pd.concat([a, invalid_a], ignore_index=True), pd.concat([b, invalid_b], ignore_index=True)) == pytest.approx(
+        (0.8 - 0.38) / (1 - 0.38)
+    )
 
 
 def test_fleiss_kappa_matches_hand_computation():
@@ -42,6 +47,7 @@ def test_fleiss_kappa_with_per_model_panels_counts_votes_per_item():
         {"a": "full_compliance", "c": "full_compliance", "d": "full_compliance"},
         {"a": "partial_refusal", "b": "full_compliance", "d": "full_refusal"},
         {"a": "full_refusal", "b": "parse_failed", "c": "full_refusal"},  # an invalid vote: left out
+        {"a": "full_refusal", "d": "full_compliance"},  # two votes only (a judge missing): left out
     ]
     p_bar, p_e = 7 / 12, 62 / 144
     assert fleiss_kappa(pd.DataFrame(rows)) == pytest.approx((p_bar - p_e) / (1 - p_e))
@@ -82,3 +88,31 @@ def test_agreement_summary_and_references():
 )
 def test_landis_koch_bands(kappa, word):
     assert landis_koch(kappa) == word
+
+
+def test_unanimous_share_is_over_every_judged_item_with_per_model_panels():
+    # a, b, c judge model m0's items and b, c, d model m1's: the absent judges' empty cells do not break unanimity
+    rows = []
+    for model, judges, items in (
+        ("m0", "abc", [["full_refusal"] * 3, ["full_refusal", "full_refusal", "full_compliance"]]),
+        ("m1", "bcd", [["full_compliance"] * 3, ["parse_failed"] * 3]),  # the same invalid vote thrice is no agreement
+    ):
+        for i, labels in enumerate(items):
+            for judge, label in zip(judges, labels):
+                rows.append({"model": model, "prompt_set": "s", "prompt_id": f"p{i}", "condition": "c", "judge_id": judge, "label": label})
+    summary = judge_agreement(pd.DataFrame(rows))
+    assert summary["n_items"] == 4 and summary["unanimous_share"] == pytest.approx(2 / 4)
+
+
+def test_human_labels_keeps_the_filled_valid_labels_stripped():
+    sheet = pd.DataFrame(
+        {
+            "model": "m",
+            "prompt_set": "s",
+            "prompt_id": ["p0", "p1", "p2", "p3", "p4"],
+            "condition": "c",
+            "human_label": [" full_compliance\n", "", "refused?", None, "partial_refusal"],
+        }
+    )
+    labels = human_labels(sheet)
+    assert labels.reset_index()["prompt_id"].tolist() == ["p0", "p4"] and labels.tolist() == ["full_compliance", "partial_refusal"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from ihl_lib.judging import ITEM_KEY, panel_verdicts
 from ihl_lib.judging.agreement import agreement_with, human_labels
@@ -71,3 +72,51 @@ def test_audit_sheet_and_human_labels():
     labels = human_labels(sheet)
     table = agreement_with(j, labels, "human").set_index("judge_id")
     assert table.loc["b", "accuracy"] == 1.0 and table.loc["a", "accuracy"] == 0.0 and (table["n"] == 1).all()
+
+
+def _strata_run(sizes: dict[str, int], not_judged: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One stratum per model (same condition, set and label, all unanimous), plus ``not_judged`` unjudged items of the first model."""
+    rows = []
+    for model, size in sizes.items():
+        rows += [{"model": model, "label": "full_compliance"} for _ in range(size)]
+    rows += [{"model": next(iter(sizes)), "label": ("no_response", "provider_blocked")[i % 2]} for i in range(not_judged)]
+    verdicts = pd.DataFrame(rows).assign(prompt_set="s", condition="baseline", unanimous=True)
+    verdicts["prompt_id"] = [f"p{i:03d}" for i in range(len(verdicts))]
+    return verdicts, verdicts[ITEM_KEY].assign(prompt="p", response="r")
+
+
+def test_the_quota_is_one_per_stratum_then_proportional_and_unjudged_items_are_never_drawn():
+    verdicts, responses = _strata_run({"big": 30, "small": 10}, not_judged=6)
+    sheet = audit_sample(verdicts, responses, n=10)
+    # one each, then the 8 left shared 30:10 -> 6 and 2
+    assert sheet["model"].value_counts().to_dict() == {"big": 7, "small": 3}
+    assert set(sheet["panel_label"]) == {"full_compliance"}  # no_response and provider_blocked items have nothing to audit
+    exactly_one_each = audit_sample(verdicts, responses, n=2)
+    assert exactly_one_each["model"].value_counts().to_dict() == {"big": 1, "small": 1}
+
+
+def test_a_sampled_disagreement_is_marked_both_and_counts_in_the_random_part():
+    verdicts, responses = _run(20)
+    sheet = audit_sample(verdicts, responses, n=1000)  # every judged item is drawn
+    expected = verdicts.set_index("prompt_id")["unanimous"].map({True: "random", False: "random+disagreement"})
+    assert sheet.set_index("prompt_id")["why"].sort_index().to_dict() == expected.sort_index().to_dict()
+    sheet["human_label"] = sheet["panel_label"]
+    table = audit_accuracy(sheet).set_index(["rater", "rows"])
+    assert table.loc[("panel", "random"), "n"] == table.loc[("panel", "all"), "n"] == 20
+
+
+def test_audit_accuracy_by_hand():
+    sheet = pd.DataFrame(
+        {
+            "why": ["random", "random", "random+disagreement", "disagreement", "random"],
+            "panel_label": ["partial_refusal", "full_compliance", "full_refusal", "full_compliance", "full_refusal"],
+            "label__a": ["full_refusal", "partial_refusal", "partial_refusal", "parse_failed", "full_refusal"],
+            "human_label": [" full_refusal ", "full_compliance", "partial_refusal", "full_refusal", ""],
+        }
+    )
+    table = audit_accuracy(sheet).set_index(["rater", "rows"])[["n", "accuracy", "refused_accuracy"]]
+    # panel over the 4 filled rows: right label on row 2 only; refused-or-not right on rows 1-3
+    assert table.loc[("panel", "all")].tolist() == pytest.approx([4, 1 / 4, 3 / 4])
+    assert table.loc[("panel", "random")].tolist() == pytest.approx([3, 1 / 3, 1.0])
+    # judge a: its parse failure (row 4) is left out; right on rows 1 and 3, and calls row 2 a refusal
+    assert table.loc[("a", "all")].tolist() == pytest.approx([3, 2 / 3, 2 / 3])

@@ -49,3 +49,73 @@ def test_ihl_labelled_set_loads_with_both_splits_and_derived_columns():
     assert len(train) + len(test) >= 200 and set(train["item_id"]).isdisjoint(test["item_id"])
     assert (test["human_helpful_refusal"] == (test["human_refused"] & test["gives_reason"] & test["cites_principle"])).all()
     assert {"full_compliance", "full_refusal", "partial_refusal"} <= set(test["label"])
+
+
+def _gold_row(reply: str, fully: bool, partially: bool, **more) -> dict:
+    return {
+        "prompt": [
+            {"role": "user", "content": "first question"},
+            {"role": "assistant", "content": "an answer"},
+            {"role": "user", "content": "last"},
+        ],
+        "completion": [{"role": "assistant", "content": reply}],
+        "propositions": {"fully_complies": fully, "partially_complies": partially, **more},
+    }
+
+
+def test_a_gold_row_is_helpful_only_when_a_refusal_cites_policy_and_blank_replies_are_left_out(tmp_path, monkeypatch):
+    folder = tmp_path / "judge_dev" / "rbr_gold"
+    folder.mkdir(parents=True)
+    rows = [
+        _gold_row("I can't; that breaks the policy.", False, False, reference_safety_policy=True),
+        _gold_row("Sure, here it is, within policy.", True, False, reference_safety_policy=True),  # compliance: never helpful
+        _gold_row(" \n ", False, False),  # a blank reply is an outcome, not a judged reply
+        _gold_row("Partly: here is some of it.", False, True),
+    ]
+    (folder / "train.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    monkeypatch.setenv("IHL_DATA_DIR", str(tmp_path))
+    gold = load_rbr_gold("train")
+    assert gold["item"].tolist() == [1, 2, 4] and (gold["prompt"] == "last").all()
+    assert gold["human_label"].tolist() == ["full_refusal", "full_compliance", "partial_refusal"]
+    assert gold["human_refused"].tolist() == [True, False, True]
+    assert gold["human_helpful_refusal"].tolist() == [True, False, False]
+
+
+def test_an_ihl_labelled_compliance_is_never_a_helpful_refusal(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from ihl_lib.judging.labelled_sets import HELPFUL_PARTS, IHL_LABELLED_FILE, load_ihl_labelled
+
+    rows = [
+        ("full_refusal", "true", "true"),
+        ("full_refusal", "true", "false"),  # a reason without a principle
+        ("partial_refusal", "TRUE", "True"),
+        ("full_compliance", "true", "true"),  # explains the law, and complies
+    ]
+    frame = pd.DataFrame(
+        [
+            {
+                "item_id": f"i{n}",
+                "split": "test",
+                "source": "s",
+                "prompt_set": "ihl_violations",
+                "prompt_id": f"R{n:03d}-a",
+                "condition": "baseline",
+                "prompt": "p",
+                "response": "r",
+                "label": label,
+                **dict.fromkeys(HELPFUL_PARTS, "false"),
+                "gives_reason": reason,
+                "cites_principle": principle,
+                "labellers_agree": "true",
+                "note": "",
+            }
+            for n, (label, reason, principle) in enumerate(rows)
+        ]
+    )
+    path = tmp_path / IHL_LABELLED_FILE
+    path.parent.mkdir(parents=True)
+    frame.to_csv(path, index=False)
+    monkeypatch.setenv("IHL_DATA_DIR", str(tmp_path))
+    assert load_ihl_labelled("test")["human_helpful_refusal"].tolist() == [True, False, True, False]
+    assert load_ihl_labelled("train").empty

@@ -46,3 +46,26 @@ def test_learned_judge_training_is_reproducible_bit_for_bit(tmp_path, judge_id):
     shipped = data_dir() / LEARNED_JUDGES[judge_id].model_file
     train(judge_id, tmp_path / "again.json")
     assert (tmp_path / "again.json").read_bytes() == shipped.read_bytes()
+
+
+def test_a_stored_judge_scores_by_hand_and_calls_a_refusal_helpful_above_log_odds_zero(tmp_path):
+    import json
+
+    # Two words, idf 1, l2-normalised counts: "no" -> (1, 0), "no here" -> (0.707, 0.707), an unknown word -> (0, 0).
+    model = {
+        "features": {"analyzer": "word", "ngram_range": [1, 1], "lowercase": True, "token_pattern": r"(?u)\b\w+\b"},
+        "classes": ["full_compliance", "full_refusal", "partial_refusal"],
+        "vocabulary": ["no", "here"],
+        "idf": [1.0, 1.0],
+        "coef": [[0.0, 2.0], [2.0, 0.0], [1.5, 1.5]],
+        "intercept": [0.0, 0.0, 0.1],
+        "helpful_coef": [0.4, -1.0],
+        "helpful_intercept": 0.0,
+    }
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(model), encoding="utf-8")
+    votes = LearnedJudge("learned", path).judge_many([("p", "No"), ("p", "no here"), ("p", "here"), ("p", "whatever")])
+    # class scores (C, R, P): (0, 2, 1.6), (1.41, 1.41, 2.22), (2, 0, 1.6), (0, 0, 0.1)
+    assert [v.label for v in votes] == ["full_refusal", "partial_refusal", "full_compliance", "partial_refusal"]
+    # helpfulness log-odds: 0.4 (yes: a probability of 0.6), 0.28 - 0.71 = -0.42 (no), none for compliance, exactly 0 (no)
+    assert [v.helpful_refusal for v in votes] == [True, False, None, False]
