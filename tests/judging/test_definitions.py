@@ -18,7 +18,8 @@ from ihl_lib.judging.definitions import (
 from ihl_lib.paths import data_dir
 
 
-def test_label_set_is_spelled_out_only_in_the_definitions_module():
+def test_no_text_outside_the_definitions_module_writes_the_three_labels_in_a_row():
+    """Catches the label set copied into prose or a prompt string (the next test catches it in a container)."""
     import re
     from pathlib import Path
 
