@@ -11,6 +11,17 @@ from ihl_lib.testing.openai_server import LoopbackServer
 from tests.helpers import FAKE_KEY
 
 
+@pytest.fixture(autouse=True)
+def _close_the_caches_a_test_opened():
+    """``get_cache`` keeps every cache it opens in a module-level registry: close and forget those a test added."""
+    from ihl_lib.llm import cache as cache_module
+
+    before = set(cache_module._default_caches)
+    yield
+    for key in set(cache_module._default_caches) - before:
+        cache_module._default_caches.pop(key).close()
+
+
 @pytest.fixture
 def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
     """A recognisable fake OpenAI key in the environment."""

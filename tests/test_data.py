@@ -128,13 +128,25 @@ def _as_core(path):
         (lambda f: f.assign(variant=f["variant"].where(f.index != 2, "c")), 3, "variant", "unknown variant"),
         (
             lambda f: f.assign(rule_id=f["rule_id"].where(f.index != 3, "1"), prompt_id=f["prompt_id"].where(f.index != 3, "X")),
-            None,
+            4,  # rule 1's rows are 1, 2 and 4: the third one is the one too many
             "rule_id",
             "rule 1 has 3 prompts",
         ),
+        (lambda f: f.assign(prompt_id=f["prompt_id"].where(f.index != 6, " ")), 7, "prompt_id", "prompt_id must not be empty"),
         (lambda f: f.iloc[:-1], None, None, "expected at least 322"),
     ],
-    ids=["missing-column", "duplicate-id", "rule-0", "rule-162", "rule-text", "empty-prompt", "bad-variant", "rule-thrice", "short"],
+    ids=[
+        "missing-column",
+        "duplicate-id",
+        "rule-0",
+        "rule-162",
+        "rule-text",
+        "empty-prompt",
+        "bad-variant",
+        "rule-thrice",
+        "empty-id",
+        "short",
+    ],
 )
 def test_bad_core_file_names_file_row_and_column(tmp_path, mutate, row, column, message):
     path = _write(tmp_path, mutate(_core_rows()))
@@ -194,9 +206,37 @@ def test_bad_rules_file(tmp_path):
         load_rules(_write(tmp_path, rules))
     with pytest.raises(DatasetError, match="expected 161 rules"):
         load_rules(_write(tmp_path, pd.read_csv(data_dir() / "ihl_rules.csv", dtype=str, keep_default_na=False).iloc[:-1], "short.csv"))
+    twice = pd.read_csv(data_dir() / "ihl_rules.csv", dtype=str, keep_default_na=False)
+    twice.loc[20, "rule_id"] = "5"  # rule 21's row now says 5: rule 5 twice, rule 21 missing
+    with pytest.raises(DatasetError, match=r"twice.csv, row 21, column 'rule_id': duplicate rule_id 5") as info:
+        load_rules(_write(tmp_path, twice, "twice.csv"))
+    assert (info.value.row, info.value.column) == (21, "rule_id")
+
+
+def test_true_and_false_are_read_in_their_every_spelling(tmp_path):
+    from ihl_lib.data import ALL_VARIANTS, PromptSetSchema
+
+    values = ["true", "TRUE", "1", "yes", "Yes", "false", "0", "no", " No "]
+    rows = [{"prompt_id": f"p{i}", "rule_id": 1, "variant": "a", "prompt": "Do it.", "flag": v} for i, v in enumerate(values)]
+    schema = PromptSetSchema(variants=ALL_VARIANTS, extra_columns=("flag",), boolean_columns=("flag",))
+    frame = load_prompts(_write(tmp_path, pd.DataFrame(rows), "flags.csv"), schema=schema)
+    assert frame["flag"].dtype == bool
+    assert frame["flag"].tolist() == [True, True, True, True, True, False, False, False, False]
 
 
 def test_sample_is_reproducible_and_keeps_source(prompts):
     a, b = sample_prompts(prompts, 3, seed=1), sample_prompts(prompts, 3, seed=1)
     assert a["prompt_id"].tolist() == b["prompt_id"].tolist() and len(a) == 3
     assert a.attrs["source_path"] == prompts.attrs["source_path"]
+
+
+def test_a_sample_follows_its_seed_and_keeps_the_files_order():
+    core = load_prompts("ihl_violations")
+    samples = {seed: sample_prompts(core, 10, seed=seed)["prompt_id"].tolist() for seed in range(4)}
+    assert len({tuple(ids) for ids in samples.values()}) == 4  # each seed its own sample
+    for ids in samples.values():
+        assert len(set(ids)) == 10 and ids == sorted(ids)  # the core file is in prompt_id order, and so is a sample
+    assert sample_prompts(core, 10, seed=2)["prompt_id"].tolist() == samples[2]
+    assert sample_prompts(core, None) is core and sample_prompts(core, len(core)) is core
+    with pytest.raises(ValueError, match="at least 1"):
+        sample_prompts(core, 0)

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from ihl_lib import DEFAULT_MODEL, local
-from ihl_lib.llm import ChatRequest, InvalidRequestError, ResponseCache, complete, complete_many
+from ihl_lib.llm import ChatRequest, InvalidRequestError, complete, complete_many
 from tests.helpers import user
 
 
@@ -21,15 +21,15 @@ def test_identical_calls_give_identical_text(tmp_path):
     assert a.completion_tokens and a.completion_tokens <= 40
 
 
-def test_a_batch_of_five_completes(tmp_path):
+def test_a_batch_of_five_completes_and_is_cached(cache):
     prompts = ["What is rain?", "Say hello.", "Count to three.", "What is a river?", "Name a fruit."]
-    results = complete_many(
-        [ChatRequest(model=DEFAULT_MODEL, messages=user(p), max_tokens=24) for p in prompts],
-        cache=ResponseCache(tmp_path / "c"),
-        progress=False,
-    )
-    assert len(results) == 5
-    assert all(r.ok and r.text for r in results), [r.error for r in results]
+    requests = [ChatRequest(model=DEFAULT_MODEL, messages=user(p), max_tokens=24) for p in prompts]
+    results = complete_many(requests, cache=cache, progress=False)
+    assert all(r.ok and r.text and not r.from_cache for r in results), [r.error for r in results]
+    assert [r.tag for r in results] == [None] * 5 and len({r.cache_key for r in results}) == 5
+    assert len(cache) == 5  # each answer stored under its own request
+    again = complete_many(requests, cache=cache, progress=False)
+    assert [r.text for r in again] == [r.text for r in results] and all(r.from_cache for r in again)
 
 
 def test_max_tokens_and_stop_are_honoured(tmp_path):
@@ -40,6 +40,9 @@ def test_max_tokens_and_stop_are_honoured(tmp_path):
     stop_word = longer.text.split()[3]
     stopped = complete(DEFAULT_MODEL, user("Write a long story about a ship."), max_tokens=60, stop=[stop_word], cache=tmp_path)
     assert stop_word not in stopped.text and len(stopped.text) < len(longer.text)
+    # one stop string, not in a list: the same stop (never its letters one by one); same key, so another cache
+    alone = complete(DEFAULT_MODEL, user("Write a long story about a ship."), max_tokens=60, stop=stop_word, cache=tmp_path / "alone")
+    assert not alone.from_cache and alone.text == stopped.text
 
 
 def test_sampling_settings_reach_the_model(tmp_path):
@@ -84,6 +87,10 @@ def test_schema_grammar_keeps_control_characters_out_of_strings():
     char_rule = next(line for line in grammar.splitlines() if line.startswith("char ::="))
     assert "\\x00-\\x1F" in char_rule
     assert local.json_grammar({"type": "json_object"}) is None  # plain JSON: llama-cpp-python's strict grammar
+    # OpenAI's json_schema form carries the schema one level down; it gets the same grammar
+    openai_form = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema}}
+    assert local.json_grammar(openai_form) is local.json_grammar({"type": "json_object", "schema": schema})
+    assert local.json_grammar({"type": "json_schema", "json_schema": {"name": "verdict"}}) is None
 
 
 def test_judge_reply_that_once_broke_json_now_parses(tmp_path):

@@ -56,6 +56,24 @@ def test_each_kind_of_model_gets_its_generation_profile():
     assert other.max_tokens == 2048 and other.extra_body == () and other.omit == ()
 
 
+def test_what_each_study_models_provider_is_not_sent():
+    # Recorded in every manifest as "not_sent": the parameters each provider rejects or ignores.
+    not_sent = {alias: generation_profile(ModelSpec(model)).omit for alias, model in STUDY_MODELS.items()}
+    assert not_sent == {
+        "o3-mini": ("temperature", "top_p"),
+        "gpt-4o": (),
+        "claude-3-5-sonnet": ("seed",),
+        "claude-3-7-sonnet": ("seed",),
+        "gemini-2.0-flash": (),
+        "llama-3.3-70b-instruct": (),
+        "mistral-large": ("seed",),
+        "qwen-2.5-72b-instruct": (),
+    }
+    profiles = {alias: generation_profile(ModelSpec(model)) for alias, model in STUDY_MODELS.items()}
+    budgets = {alias: (profile.max_tokens, profile.retry_budget) for alias, profile in profiles.items()}
+    assert budgets == {alias: (10240, 20480) if alias == "o3-mini" else (2048, None) for alias in STUDY_MODELS}
+
+
 def test_missing_keys_are_all_named_at_once_and_the_embedded_model_needs_none(monkeypatch):
     for env in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "TOGETHERAI_API_KEY"):
         monkeypatch.delenv(env, raising=False)

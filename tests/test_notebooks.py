@@ -76,9 +76,42 @@ def test_strip_clears_outputs_and_leaves_the_source(tmp_path):
     assert [c.source for c in cleaned.cells] == [c.source for c in nbformat.read(NOTEBOOK_DIR / copy.name, as_version=4).cells]
 
 
-def test_a_parameter_no_notebook_takes_is_refused_before_any_runs_naming_its_new_name(tmp_path):
+def _notebook(path, parameters: str, body: str) -> None:
+    """A numbered notebook: a cell tagged ``parameters`` and one that prints what it got."""
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell(parameters)
+    cell.metadata["tags"] = ["parameters"]
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell(body)], metadata={"kernelspec": kernel}), path)
+
+
+def test_discover_takes_the_numbered_notebooks_in_order_and_only_the_numbers_asked(tmp_path):
+    for name in ("02_b.ipynb", "10_j.ipynb", "01_a.ipynb", "notes.ipynb", "3_short.ipynb", "04_d.txt"):
+        (tmp_path / name).write_text("{}")
+    assert [p.name for p in discover(tmp_path)] == ["01_a.ipynb", "02_b.ipynb", "10_j.ipynb"]
+    assert [p.name for p in discover(tmp_path, numbers=[10, 2])] == ["02_b.ipynb", "10_j.ipynb"]
+    assert discover(tmp_path, numbers=[]) == []
+
+
+def test_an_unknown_or_renamed_parameter_is_refused_before_any_notebook_runs(tmp_path):
     import pytest
 
-    with pytest.raises(ValueError, match=r"\['results'\]; 'results' is now 'run_name'"):
-        run_notebooks(discover(numbers=[5]), {"results": "reference-smollm2"}, tmp_path, log=False)
-    assert not list(tmp_path.iterdir())  # nothing executed
+    _notebook(tmp_path / "01_a.ipynb", "alpha = 1", "print(alpha)")
+    out = tmp_path / "executed"
+    with pytest.raises(ValueError, match=r"no notebook takes the parameter\(s\) \['results'\]; 'results' is now 'run_name'"):
+        run_notebooks(discover(tmp_path), {"alpha": 2, "results": "x"}, out, log=False)
+    assert not out.exists()  # nothing ran
+
+
+def test_each_notebook_gets_only_the_parameters_it_declares(tmp_path):
+    import nbformat
+
+    _notebook(tmp_path / "01_a.ipynb", "alpha = 1", "print('alpha', alpha)")
+    _notebook(tmp_path / "02_b.ipynb", "beta = 1", "print('beta', beta, 'alpha' in dir())")
+    runs = run_notebooks(discover(tmp_path), {"alpha": 5, "beta": 7}, tmp_path / "executed", log=False)
+    assert [r.parameters for r in runs] == [{"alpha": 5}, {"beta": 7}]
+    printed = [
+        "".join(o.get("text", "") for o in nbformat.read(r.output, as_version=4).cells[-1].outputs) for r in runs
+    ]  # the last cell: the papermill-injected parameters come before it
+    assert printed == ["alpha 5\n", "beta 7 False\n"]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from ihl_lib.data import DATASET_VERSION, load_prompts, sample_prompts
 from ihl_lib.llm import InvalidRequestError
-from ihl_lib.models import MissingKeyError
-from ihl_lib.runs import RunSettings, load_manifest, load_responses, prepare, run
+from ihl_lib.models import STUDY_MODELS, MissingKeyError, ModelSpec, generation_profile
+from ihl_lib.provenance import text_sha256
+from ihl_lib.runs import RunSettings, coverage, load_manifest, load_responses, prepare, run
 from ihl_lib.safety_prompts import IHL_NORMS_V1, UnknownConditionError
 from ihl_lib.testing.openai_server import Action, LoopbackServer
+from ihl_lib.testing.provider_servers import ProviderServer
 
 
 def _run(server, prompts, condition, tmp_path, **kw):
@@ -66,7 +71,8 @@ def test_manifest_records_provenance(api_key, server, prompts, tmp_path):
     assert cond["version"] == "v1" and cond["sha256"] == IHL_NORMS_V1.sha256
     assert manifest["settings"]["temperature"] == 0.0 and manifest["settings"]["seed"] == 0
     dataset = manifest["prompt_sets"]["tiny"]
-    assert len(dataset["file_sha256"]) == 64 and dataset["dataset_version"] is None  # a user's file has no version
+    assert dataset["file_sha256"] == hashlib.sha256(Path(prompts.attrs["source_path"]).read_bytes()).hexdigest()
+    assert dataset["dataset_version"] is None  # a user's file has no version
     held = manifest["coverage"]["tiny"]
     assert {c: {m: e["n"] for m, e in by_model.items()} for c, by_model in held.items()} == {
         "baseline": {label: 6},
@@ -140,6 +146,8 @@ def test_partial_run_completes_only_the_rest(api_key, prompts, tmp_path):
         assert srv.request_count == 2
     saved = load_responses("t", tmp_path / "results")
     assert len(saved) == 6 and saved["error"].isna().all()
+    history = load_manifest("t", tmp_path / "results")["history"]
+    assert [(h["calls"], h["cached"], h["failed"]) for h in history] == [(6, 0, 2), (6, 4, 0)]
 
 
 def test_missing_key_fails_before_any_call(monkeypatch, server, prompts, tmp_path):
@@ -266,3 +274,63 @@ def test_a_run_added_to_a_file_written_under_older_names_keeps_one_column_per_fa
     _run(server, cases, "baseline", tmp_path)
     saved = load_responses("t", tmp_path / "results")
     assert "should_help" not in saved.columns and saved["should_comply"].notna().all() and len(saved) == 2
+
+
+def test_runs_under_other_settings_leave_the_manifests_settings_mixed(api_key, server, prompts, tmp_path):
+    _run(server, prompts, "baseline", tmp_path)
+    _run(server, prompts, "intervention", tmp_path, settings=RunSettings(temperature=0.5))
+    manifest = load_manifest("t", tmp_path / "results")
+    assert manifest["settings"] == "mixed: see history"
+    assert [h["settings"]["temperature"] for h in manifest["history"]] == [0.0, 0.5]
+
+
+def test_a_reasoning_model_is_asked_by_its_profile_and_the_manifest_says_so(api_key, prompts, tmp_path, monkeypatch):
+    monkeypatch.delenv("IHL_TRANSPORT", raising=False)  # an OpenAI-compatible server by URL: the direct path
+    model = STUDY_MODELS["o3-mini"]
+    with ProviderServer("openai") as server:
+        spec = ModelSpec(model, api_base=server.url)
+        run(
+            [spec],
+            prompts.head(2),
+            "intervention",
+            run_name="t",
+            cache=tmp_path / "cache",
+            results_root=tmp_path / "results",
+            progress=False,
+            show_plan=False,
+        )
+        bodies = [call.body for call in server.calls]
+    assert len(bodies) == 2
+    for body in bodies:
+        assert [m["role"] for m in body["messages"]] == ["developer", "user"] and body["messages"][0]["content"] == IHL_NORMS_V1.text
+        assert body["max_tokens"] == 2048 + 8192 and body["reasoning_effort"] == "medium" and body["seed"] == 0
+        assert "temperature" not in body and "top_p" not in body
+    generation = load_manifest("t", tmp_path / "results")["models"][spec.label]["generation"]
+    assert generation == {
+        "max_tokens": 10240,
+        "answer_tokens": 2048,
+        "reasoning_tokens": 8192,
+        "retry_budget": 20480,
+        "reasoning_effort": "medium",
+        "system_role": "developer",
+        "sampling_sent": {"seed": 0},  # temperature 0.0 is not sent to o3-mini, so the manifest must not claim it
+        "not_sent": ["temperature", "top_p"],
+        "extra_body": {},
+        "evidence": generation_profile(spec).evidence,
+    }
+
+
+def test_coverage_hashes_each_id_with_its_prompt_text():
+    frame = pd.DataFrame(
+        {
+            "prompt_set": "s",
+            "condition": "baseline",
+            "model": "m",
+            "prompt_id": ["b", "a", "a"],  # unsorted, and a repeated row
+            "prompt": ["second text", "first text", "first text"],
+        }
+    )
+    held = coverage(frame)["s"]["baseline"]["m"]
+    assert held == {"n": 2, "prompt_ids": ["a", "b"], "prompts_sha256": text_sha256("a\tfirst text\nb\tsecond text")}
+    reworded = coverage(frame.assign(prompt=["second text", "first text, reworded", "first text, reworded"]))
+    assert reworded["s"]["baseline"]["m"]["prompts_sha256"] != held["prompts_sha256"]  # same ids, another prompt: it shows

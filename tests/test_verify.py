@@ -36,7 +36,9 @@ def test_the_sample_spreads_over_sets_and_conditions_and_is_repeatable():
 def test_failed_calls_are_not_sampled():
     responses = _frame({("a", "baseline"): 4})
     responses.loc[0, ["response", "error"]] = [None, "timeout"]
-    assert len(stratified_sample(responses, None)) == 3
+    responses.loc[1, "error"] = "gave up after 6 attempts"  # an error kept with a partial text is not an answer either
+    assert stratified_sample(responses, None)["prompt_id"].tolist() == ["a-baseline-002", "a-baseline-003"]
+    assert stratified_sample(responses, 1)["prompt_id"].isin(["a-baseline-002", "a-baseline-003"]).all()
 
 
 @pytest.fixture
@@ -73,13 +75,16 @@ def test_a_changed_text_is_reported_with_whether_the_verdict_held(shipped_run):
     path = run_dir("shipped", shipped_run) / RESPONSES_FILE
     frame = pd.read_parquet(path)
     frame.loc[frame.index[:2], "response"] = REFUSAL
+    # And a third one's text differs by a trailing newline only: not identical, but the verdict holds.
+    frame.loc[frame.index[2], "response"] += "\n"
     frame.to_parquet(path, index=False)
     judge_run("shipped", "keyword,prefix", results_root=shipped_run, progress=False)
     report = verify_run("shipped", None, results_root=shipped_run, progress=False)
     differ = report.items[~report.items["identical"]]
-    assert report.n == 8 and len(differ) == 2 and set(differ["shipped"]) == {REFUSAL}
-    assert differ["verdict_unchanged"].tolist() == [False, False]
-    assert "differing: 2; the panel's verdict is unchanged for 0 of them" in report.summary()
+    assert report.n == 8 and len(differ) == 3
+    assert dict(zip(differ["shipped"].str.endswith("\n"), differ["verdict_unchanged"])) == {False: False, True: True}
+    assert (differ["shipped"] == REFUSAL).sum() == 2
+    assert "differing: 3; the panel's verdict is unchanged for 1 of them" in report.summary()
 
 
 def test_requests_are_rebuilt_from_the_manifest_with_the_conditions_system_prompt(shipped_run):
@@ -97,3 +102,33 @@ def test_requests_are_rebuilt_from_the_manifest_with_the_conditions_system_promp
     del manifest["conditions"]["intervention"]
     with pytest.raises(ValueError, match="does not record model .* under condition 'intervention'"):
         rebuild_requests(rows, manifest)
+
+
+def test_a_reasoning_models_requests_are_rebuilt_with_its_profile_and_the_latest_settings(api_key, tmp_path):
+    from ihl_lib.llm import cache_key
+    from ihl_lib.models import STUDY_MODELS, ModelSpec
+    from ihl_lib.runs import RunSettings, load_manifest
+    from ihl_lib.testing.provider_servers import ProviderServer
+
+    prompts = sample_prompts(load_prompts("ihl_violations"), 3)
+    root = tmp_path / "results"
+    with ProviderServer("openai") as server:
+        spec = ModelSpec(STUDY_MODELS["o3-mini"], api_base=server.url)
+        for settings in (RunSettings(), RunSettings(seed=1)):  # the same prompts again, under another seed: it replaces the first
+            run(
+                [spec],
+                prompts,
+                "intervention",
+                run_name="r",
+                settings=settings,
+                cache=tmp_path / "cache",
+                results_root=root,
+                progress=False,
+                show_plan=False,
+            )
+    rows = load_responses("r", root)
+    requests = rebuild_requests(rows, load_manifest("r", root))
+    assert [cache_key(r) for r in requests] == rows["cache_key"].tolist()
+    assert {(r.seed, r.omit, r.reasoning_effort, r.max_tokens, r.retry_budget, r.messages[0]["role"]) for r in requests} == {
+        (1, ("temperature", "top_p"), "medium", 10240, 20480, "developer")
+    }

@@ -31,8 +31,17 @@ def test_retry_after_is_honoured(api_key, cache):
         elapsed = time.monotonic() - started
         assert r.ok and r.attempts == 2
         gap = srv.requests[1].arrived - srv.requests[0].arrived
-        assert gap >= 0.6, gap  # FAST's own backoff would wait at most 0.05 s
+        assert 0.6 <= gap < 1.5, gap  # FAST's own backoff would wait at most 0.05 s; Retry-After adds at most 10%
         assert elapsed >= 0.6
+
+
+def test_a_retry_after_longer_than_the_policy_allows_is_capped(api_key, cache):
+    policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, max_retry_after=0.2)
+    with LoopbackServer([Action.error(429, retry_after=30)]) as srv:
+        [r] = complete_many([req(srv, "x")], cache=cache, retry=policy, progress=False)
+        gap = srv.requests[1].arrived - srv.requests[0].arrived
+    assert r.ok and r.attempts == 2
+    assert 0.2 <= gap < 1.0, gap  # 0.2 s plus at most 10% jitter, never the server's 30 s
 
 
 def test_gives_up_after_max_attempts_and_reports(api_key, cache):
@@ -108,3 +117,22 @@ def test_model_calls_can_be_disabled_for_analysis_only_paths(api_key, cache, ser
     with pytest.raises(ModelCallError, match="IHL_NO_MODEL_CALLS"):
         complete_many([req(server, "cached one"), req(server, "new one")], cache=cache, progress=False)
     assert server.request_count == 1
+
+
+@pytest.mark.parametrize("first", [Action.ok(), Action.empty()], ids=["cut", "empty"])
+def test_a_reply_cut_or_empty_is_retried_once_with_the_larger_budget_and_cached_as_such(api_key, cache, first):
+    # "echo: one two three" is 4 words: cut at max_tokens=2, whole at the retry budget of 10.
+    with LoopbackServer([first]) as srv:
+        [r] = complete_many([req(srv, "one two three", max_tokens=2, retry_budget=10)], cache=cache, retry=FAST, progress=False)
+        assert [q.body["max_tokens"] for q in srv.requests] == [2, 10]
+        assert r.ok and r.outcome == "answered" and r.text == "echo: one two three"
+        assert r.budget_retried is True and r.attempts == 2
+        [again] = complete_many([req(srv, "one two three", max_tokens=2, retry_budget=10)], cache=cache, retry=FAST, progress=False)
+        assert srv.request_count == 2  # the rerun is served from the cache, flag and all
+    assert again.from_cache and again.budget_retried is True and again.text == r.text
+
+
+def test_a_whole_reply_is_not_retried_for_budget(api_key, cache, server):
+    [r] = complete_many([req(server, "one two", max_tokens=8, retry_budget=16)], cache=cache, progress=False)
+    assert r.outcome == "answered" and not r.budget_retried and r.attempts == 1
+    assert [q.body["max_tokens"] for q in server.requests] == [8]

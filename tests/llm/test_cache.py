@@ -54,6 +54,10 @@ def test_cache_key_covers_what_changes_the_answer():
         dict(sample_index=1),
         dict(namespace="judge-v2"),
         dict(response_format={"type": "json_object"}),
+        dict(reasoning_effort="low"),
+        dict(omit=("seed",)),
+        dict(extra_body={"repeat_penalty": 1.0}),
+        dict(retry_budget=1024),
     ]
     keys = {cache_key(base)}
     for change in variants:

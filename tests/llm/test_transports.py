@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import litellm
 import pytest
 
 from ihl_lib.llm import RetryPolicy, complete, complete_many, usage_totals
@@ -25,9 +26,17 @@ def test_answer_round_trip_and_typed_fields(api_key, cache, server):
 def test_cost_comes_from_litellm_prices_when_known(api_key, cache, server):
     # A priced model id, served by the loopback server: litellm prices its usage.
     r = complete("openai/gpt-4o-mini-2024-07-18", user("price me please"), api_base=server.url, cache=cache)
-    assert r.cost_usd is not None and 0 < r.cost_usd < 0.001
+    assert (r.prompt_tokens, r.completion_tokens) == (3, 4)  # "price me please" -> "echo: price me please"
+    prompt_cost, completion_cost = litellm.cost_per_token(model="openai/gpt-4o-mini-2024-07-18", prompt_tokens=3, completion_tokens=4)
+    assert r.cost_usd == pytest.approx(prompt_cost + completion_cost)  # each token at its own price
     totals = usage_totals([r])
     assert totals.loc["openai/gpt-4o-mini-2024-07-18", "cost_usd"] == pytest.approx(r.cost_usd)
+
+
+def test_a_price_of_zero_reads_as_unknown_not_free(api_key, cache, server):
+    # litellm's map prices this model at 0 a token: as often "no price known" as "free", so it is reported unknown.
+    r = complete("openai/omni-moderation-latest", user("hi there"), api_base=server.url, cache=cache)
+    assert r.ok and r.prompt_tokens == 2 and r.cost_usd is None
 
 
 def test_the_request_crosses_the_wire_with_omitted_parameters_left_out(api_key, cache, server):

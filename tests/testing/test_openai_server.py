@@ -113,7 +113,16 @@ def test_the_fingerprint_covers_the_content_of_a_request_and_nothing_else():
     body = {"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 0, "max_tokens": 5}
     same = {"max_tokens": 5, "temperature": 0, "messages": [{"role": "user", "content": "x"}], "model": "m", "stream": False}
     assert request_fingerprint(body) == request_fingerprint(same)  # key order and fields outside the content do not count
-    for change in ({"temperature": 1}, {"max_tokens": 6}, {"seed": 1}, {"model": "n"}, {"messages": [{"role": "user", "content": "y"}]}):
+    changes = (
+        {"temperature": 1},
+        {"max_tokens": 6},
+        {"seed": 1},
+        {"stop": ["END"]},
+        {"top_p": 0.5},
+        {"model": "n"},
+        {"messages": [{"role": "user", "content": "y"}]},
+    )
+    for change in changes:
         assert request_fingerprint({**body, **change}) != request_fingerprint(body), change
 
 

@@ -99,3 +99,16 @@ def test_gemini_blocks_a_prompt_or_a_candidate_for_safety_and_otherwise_answers(
     assert filtered["candidates"][0]["finishReason"] == "SAFETY" and "content" not in filtered["candidates"][0]
     assert ok["candidates"][0]["finishReason"] == "STOP" and ok["candidates"][0]["content"]["parts"][0]["text"] == SHORT_REPLY
     assert ok["usageMetadata"]["candidatesTokenCount"] == len(SHORT_REPLY.split())
+
+
+def test_gemini_cuts_a_long_answer_at_max_output_tokens():
+    path = "/v1beta/models/gemini-2.0-flash-001:generateContent"
+    contents = [{"role": "user", "parts": [{"text": "Explain."}]}]
+    with ProviderServer("gemini", ["long", "long"]) as server:
+        whole, cut = (
+            json.loads(post_json(server.url + path, {"contents": contents, "generationConfig": {"maxOutputTokens": budget}})[2])
+            for budget in (2048, 100)
+        )
+    assert whole["candidates"][0]["finishReason"] == "STOP" and whole["usageMetadata"]["candidatesTokenCount"] == LONG_REPLY_TOKENS
+    assert cut["candidates"][0]["finishReason"] == "MAX_TOKENS" and cut["usageMetadata"]["candidatesTokenCount"] == 100
+    assert len(cut["candidates"][0]["content"]["parts"][0]["text"].split()) == 100
