@@ -129,7 +129,7 @@ def _retry_after(exc: BaseException) -> float | None:
 
 
 # How providers word a request their safety system refused (OpenAI's error code, Azure's content filter),
-# when litellm raises it as a plain BadRequestError.
+# when it comes as a plain 400 (litellm's BadRequestError, or the self-hosted path's HTTPStatusError).
 _CONTENT_POLICY_MARKERS = ("content_policy_violation", "content management policy", "safety system", "content_filter")
 
 
@@ -165,7 +165,9 @@ def _classify(exc: BaseException) -> str:
         (litellm.ServiceUnavailableError, "server"),
         (litellm.APIConnectionError, "connection"),
     ]
-    if isinstance(exc, litellm.BadRequestError) and _is_content_policy(exc):
+    # A 400 that is the provider's safety system refusing, on either path (litellm or the self-hosted one).
+    is_400 = isinstance(exc, litellm.BadRequestError) or (isinstance(exc, self_hosted.HTTPStatusError) and exc.status_code == 400)
+    if is_400 and _is_content_policy(exc):
         return "content_policy"
     for cls, kind in checks:
         if isinstance(exc, cls):

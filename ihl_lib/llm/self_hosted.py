@@ -38,10 +38,22 @@ KEY_ENV = "OPENAI_API_KEY"
 class HTTPStatusError(Exception):
     """The server answered with an HTTP error status."""
 
-    def __init__(self, status_code: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, status_code: int, message: str, headers: dict[str, str] | None = None, body: bytes = b"") -> None:
         super().__init__(f"HTTP {status_code}: {message}")
         self.status_code = status_code
         self.response_headers = headers or {}
+        # The OpenAI-style error object, if the body holds one: its ``code`` says why (e.g. a content-policy refusal).
+        self.body = _error_object(body)
+        self.code = self.body.get("code") if self.body else None
+
+
+def _error_object(raw: bytes) -> dict[str, Any] | None:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    return error if isinstance(error, dict) else None
 
 
 class MalformedResponseError(Exception):
@@ -148,7 +160,7 @@ async def chat(req: Any) -> dict[str, Any]:
     async with _session().post(url, json=body(req), headers=headers, timeout=timeout) as response:
         raw = await response.read()
         if response.status >= 400:
-            raise HTTPStatusError(response.status, raw[:300].decode("utf-8", "replace"), dict(response.headers))
+            raise HTTPStatusError(response.status, raw[:300].decode("utf-8", "replace"), dict(response.headers), raw)
     try:
         data = json.loads(raw)
         choice = data["choices"][0]

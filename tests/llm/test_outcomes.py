@@ -75,3 +75,15 @@ def test_usage_totals_price_only_the_calls_made_now(api_key, cache, server):
     row = usage_totals([fresh, cached]).loc["openai/gpt-4o-mini-2024-07-18"]
     assert (row["calls"], row["cached"], row["cost_known"]) == (2, 1, 1)
     assert row["cost_usd"] == pytest.approx(fresh.cost_usd)
+
+
+def test_a_content_policy_400_is_a_provider_block_on_either_path_cached_and_not_the_end_of_the_batch(api_key, cache):
+    from ihl_lib.testing.provider_servers import ProviderServer
+
+    with ProviderServer("openai", ["policy", "ok", "ok"]) as server:
+        batch = [ChatRequest(model="openai/gpt-4o-2024-08-06", messages=user(t), api_base=server.url) for t in ("a", "b", "c")]
+        first = complete_many(batch, cache=cache, retry=FAST, progress=False)
+        again = complete_many(batch, cache=cache, retry=FAST, progress=False)
+        calls = len(server.calls)
+    assert [(r.outcome, r.error_kind) for r in first] == [("provider_blocked", "content_policy"), ("answered", None), ("answered", None)]
+    assert calls == 3 and all(r.from_cache for r in again)  # the block is an answer: never retried, read back from the cache
