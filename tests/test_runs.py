@@ -18,9 +18,10 @@ from ihl_lib.testing.openai_server import Action, LoopbackServer
 from ihl_lib.testing.provider_servers import ProviderServer
 
 
-def _run(server, prompts, condition, tmp_path, **kw):
+def _run(server, prompts, condition, tmp_path, models=None, **kw):
+    """A run named "t" under ``tmp_path`` of the loopback model on ``server`` (or of ``models``; None and no server: the embedded one)."""
     return run(
-        f"openai/loop@{server.url}",
+        models if models is not None or server is None else f"openai/loop@{server.url}",
         prompts,
         condition,
         run_name="t",
@@ -184,20 +185,7 @@ def test_plan_counts_calls_cost_and_cache(api_key, server, prompts, tmp_path):
 
 def test_embedded_model_runs_both_conditions(prompts, tmp_path):
     two = prompts.head(2)
-    base, inter = (
-        run(
-            None,
-            two,
-            condition,
-            run_name="local",
-            cache=tmp_path / "c",
-            results_root=tmp_path / "r",
-            progress=False,
-            show_plan=False,
-            settings=RunSettings(max_tokens=24),
-        )
-        for condition in ("baseline", "intervention")
-    )
+    base, inter = (_run(None, two, condition, tmp_path, settings=RunSettings(max_tokens=24)) for condition in ("baseline", "intervention"))
     assert base["error"].isna().all() and inter["error"].isna().all()
     assert (base["response_model"] == "SmolLM2-135M-Instruct.Q4_1").all()
     assert list(base["response"]) != list(inter["response"])  # the system prompt changes the answer
@@ -289,16 +277,7 @@ def test_a_reasoning_model_is_asked_by_its_profile_and_the_manifest_says_so(api_
     model = STUDY_MODELS["o3-mini"]
     with ProviderServer("openai") as server:
         spec = ModelSpec(model, api_base=server.url)
-        run(
-            [spec],
-            prompts.head(2),
-            "intervention",
-            run_name="t",
-            cache=tmp_path / "cache",
-            results_root=tmp_path / "results",
-            progress=False,
-            show_plan=False,
-        )
+        _run(server, prompts.head(2), "intervention", tmp_path, models=[spec])
         bodies = [call.body for call in server.calls]
     assert len(bodies) == 2
     for body in bodies:
