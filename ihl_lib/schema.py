@@ -95,8 +95,10 @@ LEGACY_COLUMNS = {
 LEGACY_JUDGE_IDS = {"rules": "keyword"}  # the keyword judge; "rules" are the 161 IHL rules
 
 
-# The version of a judge's instructions after the last "::" of a judge id (not an IPv6 "[::1]" server).
-_JUDGE_VERSION = re.compile(r"^[A-Za-z][\w.-]*$")
+# The version of a judge's instructions: what follows the last "::" of a judge id, unless it is part of an
+# IPv6 server address ("[::1]:8000" leaves "1]:8000", which holds a "]" or ":"). A misspelt version is
+# still read as a version, so that it is refused by name, never taken into the model's name.
+_JUDGE_VERSION = re.compile(r"^[^/:\]@]+$")
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,8 @@ def test_bad_judge_input_fails_before_any_call(api_key, server, tmp_path):
         make_judge("no-such-judge-model::judge-v1")
     with pytest.raises(InvalidRequestError, match="unknown judge prompt"):
         make_judge(f"openai/x@{server.url}::judge-v9")
+    with pytest.raises(InvalidRequestError, match="unknown judge prompt 'judge v2'"):
+        make_judge(f"openai/x@{server.url}::judge v2")  # a misspelt version is named, not read as part of the model
     assert server.request_count == 0
 
 
