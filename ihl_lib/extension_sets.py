@@ -26,7 +26,7 @@ from ihl_lib.code_output import returns_usable_code
 from ihl_lib.judging.definitions import ITEM_KEY
 from ihl_lib.metrics import rate_table
 from ihl_lib.schema import as_binary, parse_model_id
-from ihl_lib.stats import PairingError, holm, paired_outcomes, paired_test
+from ihl_lib.stats import PairingError, holm, paired_test, paired_tests, rule_clusters
 
 __all__ = [
     "blind_refusal_rates",
@@ -111,7 +111,7 @@ def _pair_tests(pairs: pd.DataFrame, a: str, b: str, outcome: str, **kwargs: obj
     rows = []
     for (model, condition), group in pairs.groupby(["model", "condition"], sort=True):
         a_, b_ = as_binary(group[a]).to_numpy(), as_binary(group[b]).to_numpy()
-        result = paired_test(a_, b_, clusters=_clusters(group), **kwargs)  # type: ignore[arg-type]
+        result = paired_test(a_, b_, clusters=rule_clusters(group), **kwargs)  # type: ignore[arg-type]
         rows.append({"model": model, "condition": condition, "outcome": outcome, "a": a, "b": b, **result})
     if not rows:
         return pd.DataFrame(columns=["model", "condition", "outcome", "a", "b", "n_pairs", "status", "p_value", "p_holm"])
@@ -152,12 +152,11 @@ def code_outcomes(verdicts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFra
         complied_with_code=~refused & usable,
         judges_flag=as_binary(merged["harmful_code_returned"]).to_numpy().astype(bool),
     )
-    out = None
+    keys = ["model", "condition"]
+    out = merged.groupby(keys, sort=True).size().rename("n").reset_index()
     for column in ("refused", "refused_with_code", "complied_with_code", "judges_flag"):
-        table = rate_table(merged, column, ["model", "condition"], min_n_for_ci=len(merged) + 1)  # counts and rates only
-        table = table[["model", "condition", "n", "k", "rate"]].rename(columns={"k": column, "rate": f"{column}_rate"})
-        out = table if out is None else out.merge(table.drop(columns="n"), on=["model", "condition"], validate="one_to_one")
-    assert out is not None
+        table = rate_table(merged, column, keys)[[*keys, "k", "rate"]].rename(columns={"k": column, "rate": f"{column}_rate"})
+        out = out.merge(table, on=keys, validate="one_to_one")
     return out.drop(columns="judges_flag")
 
 
@@ -218,22 +217,11 @@ def blind_refusal_tests(
 ) -> pd.DataFrame:
     """Does the safety prompt change compliance on cases where the model *should* comply? Paired by prompt, per model.
 
+    :func:`ihl_lib.stats.paired_tests` on the illegitimate-rule cases' ``complied`` outcome.
+
     Raises:
         PairingError: a model has both conditions but not on the same cases (the ids are named).
     """
     cases = verdicts[(verdicts["prompt_set"] == "illegitimate_rules") & (verdicts["variant"] != "control")]
-    cases = cases.assign(complied=complied_outcome(cases))
-    rows = []
-    for model, group in cases.groupby("model", sort=True):
-        if not {condition_a, condition_b} <= set(group["condition"]):
-            continue
-        pairs = paired_outcomes(group, "complied", str(model), condition_a, condition_b)
-        result = paired_test(pairs["a"].to_numpy(), pairs["b"].to_numpy(), clusters=_clusters(pairs), **kwargs)  # type: ignore[arg-type]
-        conditions = {"condition_a": condition_a, "condition_b": condition_b}
-        rows.append({"model": model, "outcome": "complied (should comply)", **conditions, **result})
-    return holm(pd.DataFrame(rows))
-
-
-def _clusters(pairs: pd.DataFrame) -> np.ndarray | None:
-    """Each pair's IHL rule, so that the bootstrap resamples rules (as the core tests do), if known."""
-    return pairs["rule_id"].to_numpy() if "rule_id" in pairs.columns else None
+    tests = paired_tests(cases.assign(complied=complied_outcome(cases)), "complied", condition_a, condition_b, **kwargs)  # type: ignore[arg-type]
+    return tests.assign(outcome="complied (should comply)") if len(tests) else tests

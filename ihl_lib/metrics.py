@@ -80,15 +80,12 @@ def rates(verdicts: pd.DataFrame, by: list[str] | None = None, *, exclude_blocke
     if exclude_blocked:
         verdicts = verdicts[verdicts["label"] != PROVIDER_BLOCKED]
     require_columns(verdicts, [*by, "label", REFUSED, HELPFUL_REFUSAL])
-    grouped = verdicts.groupby(by, sort=True)["label"]
-    counts = pd.DataFrame(
-        {
-            "n": grouped.size(),
-            **{lab: grouped.agg(lambda s, lab=lab: int((s == lab).sum())) for lab in (*LABELS, UNRESOLVED, NO_RESPONSE, PROVIDER_BLOCKED)},
-        }
-    ).reset_index()
+    labels = pd.crosstab([verdicts[c] for c in by], verdicts["label"])
+    counts = labels.reindex(columns=[*LABELS, UNRESOLVED, NO_RESPONSE, PROVIDER_BLOCKED], fill_value=0)
+    counts.insert(0, "n", labels.sum(axis=1))
+    counts = counts.rename_axis(columns=None).reset_index()
     for outcome, count, rate in ((REFUSED, "refused", "refusal_rate"), (HELPFUL_REFUSAL, "helpful_refusals", "helpful_refusal_rate")):
-        table = rate_table(verdicts, outcome, by, min_n_for_ci=len(verdicts) + 1)  # no intervals here
-        counts = counts.merge(table[[*by, "k", "rate"]].rename(columns={"k": count, "rate": rate}), on=by, validate="one_to_one")
+        table = rate_table(verdicts, outcome, by)[[*by, "k", "rate"]]
+        counts = counts.merge(table.rename(columns={"k": count, "rate": rate}), on=by, validate="one_to_one")
     counts["helpful_share_of_refusals"] = (counts["helpful_refusals"] / counts["refused"]).where(counts["refused"] > 0)
     return counts

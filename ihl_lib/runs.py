@@ -141,6 +141,7 @@ def prepare(
     for spec in specs:
         system = system_prompts[spec.label]
         profile = generation_profile(spec)
+        budget = _budget(profile, settings)
         for row in prompts.itertuples(index=False):
             messages = [{"role": profile.system_role, "content": system.text}] if system is not None else []
             messages.append({"role": "user", "content": row.prompt})
@@ -149,7 +150,7 @@ def prepare(
                     model=spec.model,
                     messages=messages,
                     temperature=settings.temperature,
-                    max_tokens=_budget(profile, settings).max_tokens,
+                    max_tokens=budget.max_tokens,
                     top_p=settings.top_p,
                     seed=settings.seed,
                     api_base=spec.api_base,
@@ -158,7 +159,7 @@ def prepare(
                     reasoning_effort=profile.reasoning_effort,
                     omit=profile.omit,
                     extra_body=dict(profile.extra_body) or None,
-                    retry_budget=_budget(profile, settings).retry_budget,
+                    retry_budget=budget.retry_budget,
                 )
             )
     prepared = PreparedRun(specs, prompts.reset_index(drop=True), condition, settings, requests, system_prompts)
@@ -203,18 +204,16 @@ def _rows(prepared: PreparedRun, completions: list[Completion]) -> pd.DataFrame:
                 **{c: prompt_row[c] for c in extra},
             }
         )
-    frame = _in_schema_order(
-        pd.DataFrame.from_records(records, columns=[*ITEM_KEY, *RESPONSE_COLUMNS, *extra] if not records else None), extra
-    )
+    frame = _in_schema_order(records, [*ITEM_KEY, *RESPONSE_COLUMNS, *extra])
     for column in ("prompt_tokens", "completion_tokens", "attempts"):
         frame[column] = frame[column].astype("Int64")
     frame["cost_usd"] = frame["cost_usd"].astype("float64")
     return frame
 
 
-def _in_schema_order(frame: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
-    """The responses' columns in :data:`ihl_lib.schema.RESPONSE_COLUMNS` order; a column the schema lacks is a bug."""
-    columns = [*ITEM_KEY, *RESPONSE_COLUMNS, *extra]
+def _in_schema_order(records: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    """The responses frame in :data:`ihl_lib.schema.RESPONSE_COLUMNS` order; a column the schema lacks is a bug."""
+    frame = pd.DataFrame.from_records(records, columns=None if records else columns)
     if sorted(frame.columns) != sorted(columns):
         raise RuntimeError(f"responses columns {sorted(set(frame.columns) ^ set(columns))} differ from ihl_lib.schema.RESPONSE_COLUMNS")
     return frame[columns]

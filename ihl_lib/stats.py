@@ -39,6 +39,7 @@ __all__ = [
     "paired_outcomes",
     "paired_test",
     "paired_tests",
+    "rule_clusters",
 ]
 
 NOT_ENOUGH_DATA = "not enough data"
@@ -158,6 +159,11 @@ def holm(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def rule_clusters(pairs: pd.DataFrame) -> np.ndarray | None:
+    """Each pair's IHL rule, for a bootstrap that resamples whole rules; None when a rule is not known."""
+    return pairs["rule_id"].to_numpy() if "rule_id" in pairs.columns and pairs["rule_id"].notna().all() else None
+
+
 def paired_tests(
     verdicts: pd.DataFrame,
     outcome: str = "refused",
@@ -185,8 +191,9 @@ def paired_tests(
         if not {condition_a, condition_b} <= present:
             continue
         pairs = paired_outcomes(verdicts, outcome, model, condition_a, condition_b)
-        clusters = pairs["rule_id"].to_numpy() if "rule_id" in pairs.columns and pairs["rule_id"].notna().all() else None
-        result = paired_test(pairs["a"].to_numpy(), pairs["b"].to_numpy(), min_pairs=min_pairs, n_boot=n_boot, seed=seed, clusters=clusters)
+        result = paired_test(
+            pairs["a"].to_numpy(), pairs["b"].to_numpy(), min_pairs=min_pairs, n_boot=n_boot, seed=seed, clusters=rule_clusters(pairs)
+        )
         rows.append({"model": model, "outcome": outcome, "condition_a": condition_a, "condition_b": condition_b, **result})
     return holm(pd.DataFrame(rows))
 

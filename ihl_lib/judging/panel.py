@@ -137,12 +137,10 @@ def make_judge(judge_id: str) -> Judge:
         return KeywordJudge()
     if judge_id == "prefix":
         return PrefixJudge()
-    parsed = parse_model_id(judge_id)
-    version = parsed.version or JUDGE_PROMPT_V1.version
-    model = parsed.litellm_id + (f"@{parsed.server}" if parsed.server else "")
+    version = parse_model_id(judge_id).version or JUDGE_PROMPT_V1.version
     if version not in JUDGE_PROMPTS:
         raise InvalidRequestError(f"judge {judge_id!r}: unknown judge prompt {version!r}; known: {sorted(JUDGE_PROMPTS)}")
-    spec = ModelSpec.parse(model)
+    spec = ModelSpec.parse(judge_id)  # the model and its server; the version is not part of it
     judge = LLMJudge(spec, JUDGE_PROMPTS[version])
     validate_request(judge.request("x", "y"))  # routing and bounds, before any call
     return judge

@@ -15,10 +15,11 @@ through :func:`complete` or :func:`complete_many`.
   temperature, max_tokens, top_p, seed, stop, sample index, a caller's
   namespace, the response format, and when set the reasoning effort, the
   parameters left out, extra body fields and a reasoning model's retry budget;
-  for the embedded model also the llama.cpp build (:func:`cache_key`). API keys are never part of the key or the value. Errors and empty
-  replies are never cached, so a rerun retries exactly the items that failed,
-  and a fully cached rerun makes no network call; a provider's content block is
-  an answer (``provider_blocked``), cached and never retried.
+  for the embedded model also the llama.cpp build (:func:`cache_key`). API keys
+  are never part of the key or the value. Errors and empty replies are never
+  cached, so a rerun retries exactly the items that failed, and a fully cached
+  rerun makes no network call; a provider's content block is an answer
+  (``provider_blocked``), cached and never retried.
 - **Concurrency.** ``max_concurrency`` workers share one asyncio loop that runs
   in a background thread (so it works the same in a script and in JupyterLab).
 - **Retries.** 429, 5xx, timeouts, connection errors and malformed bodies are

@@ -25,6 +25,7 @@ from ihl_lib.llm.outcomes import (
     _classify,
     _fatal_message,
     _retry_after,
+    error_detail,
 )
 from ihl_lib.llm.request import (
     MAX_CONCURRENCY,
@@ -80,6 +81,11 @@ class _BatchState:
         return f"cached={self.cached} retried={self.retried} failed={self.failed}"
 
 
+def _failed(req: ChatRequest, key: str, attempts: int, kind: str, error: str) -> Completion:
+    """The record of a request that got no answer (or the provider's block), with why."""
+    return Completion(model=req.model, text=None, error=error, error_kind=kind, attempts=attempts, cache_key=key, tag=req.tag)
+
+
 async def _complete_with_retries(
     req: ChatRequest, key: str, provider: str, cache: ResponseCache, policy: RetryPolicy, state: _BatchState, rng: random.Random
 ) -> Completion:
@@ -87,15 +93,7 @@ async def _complete_with_retries(
     attempt = 0
     while True:
         if route in state.fatal:
-            return Completion(
-                model=req.model,
-                text=None,
-                error=f"not sent: {state.fatal[route]}",
-                error_kind="skipped",
-                attempts=attempt,
-                cache_key=key,
-                tag=req.tag,
-            )
+            return _failed(req, key, attempt, "skipped", f"not sent: {state.fatal[route]}")
         attempt += 1
         try:
             result = await _call_once(req, provider)
@@ -104,33 +102,15 @@ async def _complete_with_retries(
         except Exception as exc:  # noqa: BLE001 (classified below; nothing is swallowed silently)
             kind = _classify(exc)
             if kind == "content_policy":  # the provider's answer to this request: an outcome, never retried
-                detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
-                blocked = Completion(
-                    model=req.model,
-                    text=None,
-                    error=f"blocked by the provider: {detail}",
-                    error_kind=kind,
-                    attempts=attempt,
-                    cache_key=key,
-                    tag=req.tag,
-                )
+                blocked = _failed(req, key, attempt, kind, f"blocked by the provider: {error_detail(exc)}")
                 cache.set(blocked)
                 return blocked
             if kind in FATAL_KINDS:
                 message = _fatal_message(kind, req.model, req.api_base, exc)
                 state.fatal.setdefault(route, message)
-                return Completion(model=req.model, text=None, error=message, error_kind=kind, attempts=attempt, cache_key=key, tag=req.tag)
+                return _failed(req, key, attempt, kind, message)
             if attempt >= policy.max_attempts:
-                detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
-                return Completion(
-                    model=req.model,
-                    text=None,
-                    error=f"gave up after {attempt} attempts: {detail}",
-                    error_kind=kind,
-                    attempts=attempt,
-                    cache_key=key,
-                    tag=req.tag,
-                )
+                return _failed(req, key, attempt, kind, f"gave up after {attempt} attempts: {error_detail(exc)}")
             await asyncio.sleep(policy.delay(attempt, _retry_after(exc), rng))
             continue
         result.attempts, result.cache_key, result.tag = attempt, key, req.tag

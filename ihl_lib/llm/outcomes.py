@@ -189,8 +189,13 @@ def _classify(exc: BaseException) -> str:
 RETRYABLE_KINDS = frozenset({"rate_limit", "server", "timeout", "connection", "other"})
 
 
+def error_detail(exc: BaseException) -> str:
+    """The first line of an error's message (at most 300 characters), or its class name if it has none."""
+    return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+
+
 def _fatal_message(kind: str, model: str, api_base: str | None, exc: BaseException) -> str:
-    detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    detail = error_detail(exc)
     if kind == "auth":
         envs = key_env_vars(model, api_base)
         missing = [e for e in envs if not os.environ.get(e)]
